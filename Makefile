@@ -1,0 +1,19 @@
+# mnsp_mm: the two commands are `make demo` and `make test`; both build .venv when needed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: env demo test clean-env
+
+env:
+	@VENV=$(VENV) bash tools/setup_env.sh
+
+demo: env
+	$(PY) tools/demo.py $(DEMO_ARGS)
+
+test: env
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-env:
+	rm -rf $(VENV)

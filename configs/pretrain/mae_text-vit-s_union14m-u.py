@@ -1,0 +1,26 @@
+# MAERec-S pretraining (the baseline and the LMIM/MNSP teacher): MAE on Union14M-U,
+# ViT-S/4 at 32x128, mask 0.75, 20 epochs (2 warm-up), AdamW lr 1.5e-4 x batch/256.
+# 8 GPUs x 128 = 1024 images per step; AMP on GPU:
+#   bash tools/dist_train.sh configs/pretrain/mae_text-vit-s_union14m-u.py 8 --amp
+_base_ = [
+    '_base_/default_runtime.py',
+    '_base_/mae_text-vit-s.py',
+    '_base_/pretrain_pipeline.py',
+    '_base_/adamw_warmup_cosine.py',
+]
+data_root = 'data/Union14M-U'
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='UnlabeledTextDataset',
+        sources=[f'{data_root}/book32_lmdb', f'{data_root}/cc_lmdb',
+                 f'{data_root}/openvino_lmdb'],
+        pipeline={{_base_.train_pipeline}}),
+)
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
+default_hooks = dict(logger=dict(interval=100), checkpoint=dict(interval=1, max_keep_ckpts=3))

@@ -1,0 +1,12 @@
+"""Datasets and transforms for pretraining on unlabeled text images.
+
+Importing this package registers ``UnlabeledTextDataset`` and ``LoadTextImage`` in the
+mmpretrain and mmocr registries.
+"""
+from .transforms import SKIP_REASONS, LoadTextImage, TextImageLoadError, decode_text_image
+from .unlabeled import IMG_EXTENSIONS, UnlabeledTextDataset, detect_source_kind
+
+__all__ = [
+    'UnlabeledTextDataset', 'LoadTextImage', 'TextImageLoadError', 'decode_text_image',
+    'detect_source_kind', 'IMG_EXTENSIONS', 'SKIP_REASONS'
+]

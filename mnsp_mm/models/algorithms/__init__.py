@@ -1,0 +1,3 @@
+from .mae import TextMAE
+
+__all__ = ['TextMAE']

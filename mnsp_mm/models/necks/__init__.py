@@ -1,0 +1,3 @@
+from .mae_decoder import TextMAEDecoder
+
+__all__ = ['TextMAEDecoder']

@@ -1,0 +1,125 @@
+"""Convert official MAE / MAERec / LMIM encoder weights (timm key names) to and from ours.
+
+Official checkpoints are ``{'model': state_dict, 'args': argparse.Namespace, ...}`` with timm
+ViT keys (``blocks.N.mlp.fc1``); LMIM prefixes its student with ``model_maeenc.`` and its
+frozen teacher with ``model_maeenc_momentum.``. Our :class:`~mnsp_mm.models.TextViT` uses
+mmpretrain's names (``layers.N.ffn.layers.0.0``). The stored ``pos_embed`` is kept as it is:
+the official tables use a 16x16 sin-cos layout for the 8x32 grid, and the weights were
+trained with exactly that table.
+"""
+import re
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Tuple, Union
+
+from torch import Tensor
+
+from .safe_load import load_checkpoint_file
+
+# (timm pattern, ours) for one encoder; N is the block index.
+_KEY_MAP = [
+    (r'^cls_token$', 'cls_token'),
+    (r'^pos_embed$', 'pos_embed'),
+    (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
+    (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
+    (r'^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$', r'layers.\1.attn.qkv.\2'),
+    (r'^blocks\.(\d+)\.attn\.proj\.(weight|bias)$', r'layers.\1.attn.proj.\2'),
+    (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
+    (r'^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$', r'layers.\1.ffn.layers.0.0.\2'),
+    (r'^blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$', r'layers.\1.ffn.layers.1.\2'),
+    (r'^norm\.(weight|bias)$', r'ln1.\1'),
+]
+_REVERSE_MAP = [
+    (r'^cls_token$', 'cls_token'),
+    (r'^pos_embed$', 'pos_embed'),
+    (r'^patch_embed\.projection\.(weight|bias)$', r'patch_embed.proj.\1'),
+    (r'^layers\.(\d+)\.ln1\.(weight|bias)$', r'blocks.\1.norm1.\2'),
+    (r'^layers\.(\d+)\.attn\.qkv\.(weight|bias)$', r'blocks.\1.attn.qkv.\2'),
+    (r'^layers\.(\d+)\.attn\.proj\.(weight|bias)$', r'blocks.\1.attn.proj.\2'),
+    (r'^layers\.(\d+)\.ln2\.(weight|bias)$', r'blocks.\1.norm2.\2'),
+    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.(weight|bias)$', r'blocks.\1.mlp.fc1.\2'),
+    (r'^layers\.(\d+)\.ffn\.layers\.1\.(weight|bias)$', r'blocks.\1.mlp.fc2.\2'),
+    (r'^ln1\.(weight|bias)$', r'norm.\1'),
+]
+
+# Where each official format keeps the encoder (key prefix inside the 'model' dict).
+OFFICIAL_PREFIXES = {
+    'mae': '',                           # MAE fork used by MAERec pretraining
+    'maerec': 'backbone.',               # MMOCR dev-1.x MAERec recognizer
+    'lmim': 'model_maeenc.',             # LMIM student
+    'lmim_teacher': 'model_maeenc_momentum.',  # LMIM frozen MAERec teacher
+}
+
+
+def _rename(sd: Dict[str, Tensor], table) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
+    out, unused = OrderedDict(), []
+    for key, value in sd.items():
+        for pattern, repl in table:
+            new, n = re.subn(pattern, repl, key)
+            if n:
+                out[new] = value
+                break
+        else:
+            unused.append(key)
+    return out, unused
+
+
+def timm_to_textvit(state_dict: Dict[str, Tensor],
+                    prefix: str = '') -> Tuple['OrderedDict[str, Tensor]', List[str]]:
+    """Rename a timm-style ViT encoder state dict to :class:`TextViT` keys.
+
+    Args:
+        state_dict: weights; only keys starting with ``prefix`` are considered.
+        prefix: e.g. ``'model_maeenc.'`` for the LMIM student.
+
+    Returns:
+        ``(ours, unused)``: our state dict, and the keys under ``prefix`` that are not
+        encoder weights (MAE decoder, ``mask_token``, heads), for the caller to report.
+    """
+    sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    return _rename(sub, _KEY_MAP)
+
+
+def textvit_to_timm(state_dict: Dict[str, Tensor],
+                    prefix: str = '') -> Tuple['OrderedDict[str, Tensor]', List[str]]:
+    """Inverse of :func:`timm_to_textvit` (e.g. to hand our encoder to timm-based code)."""
+    sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    return _rename(sub, _REVERSE_MAP)
+
+
+def detect_format(model_sd: Dict[str, Tensor]) -> str:
+    """Guess which official layout a ``model`` state dict has (see ``OFFICIAL_PREFIXES``)."""
+    keys = list(model_sd)
+    if any(k.startswith('model_maeenc.') for k in keys):
+        return 'lmim'
+    if any(k.startswith('backbone.blocks.') for k in keys):
+        return 'maerec'
+    if any(k.startswith('blocks.') for k in keys):
+        return 'mae'
+    raise ValueError('no timm-style ViT encoder found (expected keys like blocks.0.attn.qkv.weight, '
+                     'backbone.blocks..., or model_maeenc.blocks...); first keys: '
+                     f'{keys[:5]}')
+
+
+def load_official_encoder(path: Union[str, Path], fmt: str = 'auto'
+                          ) -> Tuple['OrderedDict[str, Tensor]', List[str], str]:
+    """Read an official checkpoint file and return its encoder in :class:`TextViT` keys.
+
+    Args:
+        path: official ``.pth`` (``{'model': ...}``, ``{'state_dict': ...}`` or a bare dict).
+        fmt: one of ``OFFICIAL_PREFIXES`` or ``'auto'``.
+
+    Returns:
+        ``(encoder_state_dict, unused_keys, fmt)``.
+    """
+    ckpt = load_checkpoint_file(path)
+    model_sd = ckpt.get('model', ckpt.get('state_dict', ckpt))
+    if fmt == 'auto':
+        fmt = detect_format(model_sd)
+    if fmt not in OFFICIAL_PREFIXES:
+        raise ValueError(f'unknown checkpoint format {fmt!r}; choose from {sorted(OFFICIAL_PREFIXES)}')
+    ours, unused = timm_to_textvit(model_sd, OFFICIAL_PREFIXES[fmt])
+    if 'cls_token' not in ours or not any(k.startswith('layers.') for k in ours):
+        raise ValueError(f'{path}: no encoder weights under prefix {OFFICIAL_PREFIXES[fmt]!r} '
+                         f'(format {fmt})')
+    return ours, unused, fmt

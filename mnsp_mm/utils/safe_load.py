@@ -1,0 +1,98 @@
+"""Safe checkpoint loading under ``torch.load(weights_only=True)``.
+
+torch >= 2.6 loads checkpoints with ``weights_only=True`` by default. That refuses any pickled
+global outside a small allow-list, which breaks two formats we must read:
+
+* mmengine's own checkpoints (``resume`` / ``load_from`` / ``init_cfg``): the message hub
+  stores :class:`mmengine.logging.HistoryBuffer` objects holding numpy arrays and scalars.
+* the official MAE / MAERec / LMIM checkpoints: ``{'model': ..., 'args': argparse.Namespace}``.
+
+Instead of turning safety off, :func:`allow_checkpoint_globals` adds exactly those classes to
+torch's allow-list, so a checkpoint that pickles any other callable (``os.system``, ...) is
+still refused. ``import mnsp_mm`` calls it once; :func:`load_checkpoint_file` is the single
+entry point our own code uses to read a checkpoint file.
+"""
+import argparse
+import collections
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Union
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> List[Any]:
+    """numpy objects that ``np.save``-free pickling of arrays and scalars refers to."""
+    try:  # numpy >= 1.25 keeps the pickling helpers in numpy.core.multiarray (numpy._core in 2.x)
+        from numpy.core import multiarray
+    except ImportError:  # pragma: no cover - numpy 2
+        from numpy._core import multiarray
+    objs = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    # Concrete dtype classes (numpy.dtypes.Float64DType, ...) appear in pickles of dtypes.
+    objs += sorted({type(np.dtype(t)) for t in np.sctypeDict.values()}, key=str)
+    return objs
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """The only ``getattr`` a checkpoint may call: a statistics method of ``HistoryBuffer``.
+
+    A ``HistoryBuffer`` pickles its ``statistics_methods`` as ``getattr(HistoryBuffer, 'mean')``;
+    this stands in for ``builtins.getattr`` during a weights-only load and refuses the rest.
+    """
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+                                 f'HistoryBuffer statistics methods are allowed')
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """The exact list of non-tensor globals our supported checkpoint formats contain."""
+    from mmengine.logging import HistoryBuffer
+    return [HistoryBuffer, argparse.Namespace, collections.OrderedDict, *_numpy_globals(),
+            (_history_buffer_getattr, 'builtins.getattr')]
+
+
+_ALLOWED = False
+
+
+def allow_checkpoint_globals() -> None:
+    """Register :func:`checkpoint_safe_globals` with torch's ``weights_only`` unpickler (idempotent)."""
+    global _ALLOWED
+    if _ALLOWED:
+        return
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is not None:  # torch < 2.4 has no allow-list (and does not default to weights_only)
+        add(checkpoint_safe_globals())
+    _ALLOWED = True
+
+
+def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu') -> Dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True`` and a clear error if it is refused.
+
+    Args:
+        path: a ``.pth`` file: an mmengine checkpoint, an official MAE/MAERec/LMIM
+            checkpoint, or a bare state dict.
+        map_location: passed to :func:`torch.load`.
+
+    Returns:
+        The unpickled object (a dict).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        RuntimeError: the file pickles a global outside the allow-list (never executed).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    allow_checkpoint_globals()
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError wrapped in varying types
+        if 'Weights only load failed' in str(err) or 'weights_only' in str(err):
+            raise RuntimeError(
+                f'refusing to load {path}: it pickles objects outside the checkpoint allow-list '
+                f'(mnsp_mm.utils.safe_load.checkpoint_safe_globals); nothing from it was '
+                f'executed. torch said: {str(err).splitlines()[0]}') from None
+        raise

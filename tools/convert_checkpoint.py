@@ -1,0 +1,57 @@
+"""Convert encoder checkpoints between the official (timm-key) layouts and mnsp_mm's.
+
+    # official MAE / MAERec / LMIM -> an mmengine checkpoint whose keys start with 'backbone.'
+    python tools/convert_checkpoint.py official.pth backbone.pth
+    python tools/convert_checkpoint.py lmim.pth teacher.pth --format lmim_teacher
+
+    # ours (a pretraining/fine-tuning checkpoint) -> timm keys in {'model': ...}
+    python tools/convert_checkpoint.py work_dirs/x/epoch_20.pth timm.pth --to timm
+
+The output of the first form is what ``init_cfg=dict(type='Pretrained', checkpoint=...,
+prefix='backbone.')`` and the teacher's ``checkpoint`` take.
+"""
+import argparse
+from pathlib import Path
+
+import torch
+
+from mnsp_mm.utils.convert import OFFICIAL_PREFIXES, load_official_encoder, textvit_to_timm
+from mnsp_mm.utils.safe_load import load_checkpoint_file
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('src', help='input checkpoint (.pth)')
+    p.add_argument('dst', help='output checkpoint (.pth)')
+    p.add_argument('--to', choices=['ours', 'timm'], default='ours',
+                   help='ours: official -> mnsp_mm (default); timm: mnsp_mm -> timm keys')
+    p.add_argument('--format', default='auto', choices=['auto', *OFFICIAL_PREFIXES],
+                   help='official layout of SRC (default: detect)')
+    p.add_argument('--prefix', default='backbone.',
+                   help="key prefix of the encoder in our checkpoints (default 'backbone.')")
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    dst = Path(args.dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if args.to == 'ours':
+        enc, unused, fmt = load_official_encoder(args.src, args.format)
+        out = {'state_dict': {args.prefix + k: v for k, v in enc.items()},
+               'meta': {'converted_from': str(args.src), 'official_format': fmt}}
+        note = f'format {fmt}, {len(enc)} encoder tensors, {len(unused)} other keys left out'
+    else:
+        ckpt = load_checkpoint_file(args.src)
+        sd = ckpt.get('state_dict', ckpt)
+        timm_sd, _ = textvit_to_timm(sd, args.prefix)
+        if not timm_sd:
+            raise SystemExit(f'{args.src}: no keys under prefix {args.prefix!r}')
+        out = {'model': timm_sd}
+        note = f'{len(timm_sd)} encoder tensors in timm keys'
+    torch.save(out, dst)
+    print(f'wrote {dst}: {note}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,52 @@
+"""Evaluate a checkpoint with an mnsp_mm config (usually a fine-tuning config, mmocr scope).
+
+    python tools/test.py configs/finetune/CONFIG.py work_dirs/x/best.pth
+    bash tools/dist_test.sh CONFIG CKPT 8
+
+The metrics are also written as JSON (``--out``, default ``<work_dir>/test_metrics.json``),
+which ``tools/analysis/results_table.py`` reads.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+
+from mnsp_mm.apis import build_runner, load_config
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description='Test (evaluate) a checkpoint')
+    p.add_argument('config', help='config file')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--work-dir', help='where logs and metrics go')
+    p.add_argument('--out', help='metrics JSON (default <work_dir>/test_metrics.json)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config keys, e.g. test_dataloader.batch_size=64')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg.load_from = args.checkpoint
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
+            json.dump({'config': args.config, 'checkpoint': args.checkpoint,
+                       'metrics': {k: float(v) for k, v in metrics.items()}}, f, indent=2)
+        print(f'metrics written to {out}')
+
+
+if __name__ == '__main__':
+    main()
