@@ -41,7 +41,9 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     this stands in for ``builtins.getattr`` during a weights-only load and refuses the rest.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # the built-ins are registered lazily (first HistoryBuffer()), custom ones by users
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
                                  f'HistoryBuffer statistics methods are allowed')
