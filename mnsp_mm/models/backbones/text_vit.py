@@ -127,6 +127,12 @@ class TextViT(VisionTransformer):
             entry, the tensor itself (what MMOCR decoders take).
         mask_ratio: default ratio for ``forward(x, mask=True)``.
         drop_path_rate, drop_rate, qkv_bias, norm_cfg, final_norm, out_indices,
+        pretrained: a checkpoint of ours (pretraining or fine-tuning, or the output of
+            ``tools/convert_checkpoint.py`` for official weights) to initialise from; keys
+            under ``pretrained_prefix`` are loaded. Shorthand for
+            ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` that also works
+            from the command line: ``--cfg-options model.backbone.pretrained=PATH``.
+        pretrained_prefix: key prefix of the backbone in ``pretrained``.
         frozen_stages, layer_cfgs, init_cfg: as mmpretrain's ``VisionTransformer``.
     """
     arch_zoo = {
@@ -156,11 +162,15 @@ class TextViT(VisionTransformer):
                  mask_ratio: float = 0.75,
                  frozen_stages: int = -1,
                  layer_cfgs: Union[dict, Sequence[dict]] = dict(),
+                 pretrained: Optional[str] = None,
+                 pretrained_prefix: str = 'backbone.',
                  init_cfg: Optional[Union[dict, Sequence[dict]]] = None):
         img_size = tuple(img_size) if isinstance(img_size, Sequence) else (img_size, img_size)
         patch = tuple(patch_size) if isinstance(patch_size, Sequence) else (patch_size, ) * 2
         grid_of(img_size, patch)  # clear error before any module is built
-        if init_cfg is None:  # MAE's initialisation
+        if pretrained:
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained, prefix=pretrained_prefix)
+        elif init_cfg is None:  # MAE's initialisation
             init_cfg = [dict(type='Xavier', distribution='uniform', layer='Linear'),
                         dict(type='Constant', layer='LayerNorm', val=1., bias=0.)]
         super().__init__(

@@ -1,0 +1,3 @@
+from .maerec_decoder import MAERecDecoder
+
+__all__ = ['MAERecDecoder']
