@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import torch
-import torch.nn.functional as F
+from timm_reference import timm_vit_forward
 
 from mnsp_mm.models import TextViT
 from mnsp_mm.utils.convert import load_official_encoder, textvit_to_timm, timm_to_textvit
@@ -35,24 +35,7 @@ def official_state_dict(seed=0):
 
 
 def timm_reference_forward(sd, x):
-    """The timm ViT forward (as in MAE's models_mae / MAERec), written against timm keys."""
-    t = F.conv2d(x, sd['patch_embed.proj.weight'], sd['patch_embed.proj.bias'], stride=P)
-    t = t.flatten(2).transpose(1, 2)
-    t = torch.cat([sd['cls_token'].expand(len(x), -1, -1), t], 1) + sd['pos_embed']
-    for i in range(DEPTH):
-        b = f'blocks.{i}.'
-        h = F.layer_norm(t, (D, ), sd[b + 'norm1.weight'], sd[b + 'norm1.bias'], 1e-6)
-        B, N, _ = h.shape
-        qkv = F.linear(h, sd[b + 'attn.qkv.weight'], sd[b + 'attn.qkv.bias'])
-        q, k, v = qkv.reshape(B, N, 3, HEADS, D // HEADS).permute(2, 0, 3, 1, 4)
-        a = ((q @ k.transpose(-2, -1)) * (D // HEADS)**-0.5).softmax(-1)
-        h = (a @ v).transpose(1, 2).reshape(B, N, D)
-        t = t + F.linear(h, sd[b + 'attn.proj.weight'], sd[b + 'attn.proj.bias'])
-        h = F.layer_norm(t, (D, ), sd[b + 'norm2.weight'], sd[b + 'norm2.bias'], 1e-6)
-        h = F.linear(F.gelu(F.linear(h, sd[b + 'mlp.fc1.weight'], sd[b + 'mlp.fc1.bias'])),
-                     sd[b + 'mlp.fc2.weight'], sd[b + 'mlp.fc2.bias'])
-        t = t + h
-    return F.layer_norm(t, (D, ), sd['norm.weight'], sd['norm.bias'], 1e-6)
+    return timm_vit_forward(sd, x, HEADS)
 
 
 def tiny_vit():

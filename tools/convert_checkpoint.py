@@ -3,19 +3,22 @@
     # official MAE / MAERec / LMIM -> an mmengine checkpoint whose keys start with 'backbone.'
     python tools/convert_checkpoint.py official.pth backbone.pth
     python tools/convert_checkpoint.py lmim.pth teacher.pth --format lmim_teacher
+    # the released MAERec-S recogniser: backbone converted, decoder kept -> loads whole
+    python tools/convert_checkpoint.py maerec_s_union14m.pth maerec_s_ours.pth
 
     # ours (a pretraining/fine-tuning checkpoint) -> timm keys in {'model': ...}
     python tools/convert_checkpoint.py work_dirs/x/epoch_20.pth timm.pth --to timm
 
-The output of the first form is what ``init_cfg=dict(type='Pretrained', checkpoint=...,
-prefix='backbone.')`` and the teacher's ``checkpoint`` take.
+The output is what ``model.backbone.pretrained=...`` (or an ``init_cfg`` Pretrained with
+``prefix='backbone.'``), ``load_from`` and the teacher's ``checkpoint`` take.
 """
 import argparse
 from pathlib import Path
 
 import torch
 
-from mnsp_mm.utils.convert import OFFICIAL_PREFIXES, load_official_encoder, textvit_to_timm
+from mnsp_mm.utils.convert import (OFFICIAL_PREFIXES, convert_official_checkpoint,
+                                   textvit_to_timm)
 from mnsp_mm.utils.safe_load import load_checkpoint_file
 
 
@@ -37,10 +40,10 @@ def main():
     dst = Path(args.dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if args.to == 'ours':
-        enc, unused, fmt = load_official_encoder(args.src, args.format)
-        out = {'state_dict': {args.prefix + k: v for k, v in enc.items()},
+        sd, unused, fmt = convert_official_checkpoint(args.src, args.format, args.prefix)
+        out = {'state_dict': sd,
                'meta': {'converted_from': str(args.src), 'official_format': fmt}}
-        note = f'format {fmt}, {len(enc)} encoder tensors, {len(unused)} other keys left out'
+        note = f'format {fmt}, {len(sd)} tensors, {len(unused)} other keys left out'
     else:
         ckpt = load_checkpoint_file(args.src)
         sd = ckpt.get('state_dict', ckpt)

@@ -123,3 +123,25 @@ def load_official_encoder(path: Union[str, Path], fmt: str = 'auto'
         raise ValueError(f'{path}: no encoder weights under prefix {OFFICIAL_PREFIXES[fmt]!r} '
                          f'(format {fmt})')
     return ours, unused, fmt
+
+
+def convert_official_checkpoint(path: Union[str, Path], fmt: str = 'auto',
+                                prefix: str = 'backbone.'
+                                ) -> Tuple['OrderedDict[str, Tensor]', List[str], str]:
+    """An official checkpoint as a state dict of our models (encoder under ``prefix``).
+
+    For a MAERec *recogniser* (MMOCR dev-1.x, ``fmt='maerec'``) the ``decoder.*`` weights are
+    kept as they are: our :class:`~mnsp_mm.models.MAERecDecoder` has the same parameter names,
+    so the result loads into the MAERec-S recogniser with no missing or unexpected keys.
+
+    Returns:
+        ``(state_dict, left_out_keys, fmt)``.
+    """
+    enc, unused, fmt = load_official_encoder(path, fmt)
+    out = OrderedDict((prefix + k, v) for k, v in enc.items())
+    if fmt == 'maerec':
+        ckpt = load_checkpoint_file(path)
+        model_sd = ckpt.get('model', ckpt.get('state_dict', ckpt))
+        out.update((k, v) for k, v in model_sd.items() if k.startswith('decoder.'))
+        unused = [k for k in unused if not k.startswith('decoder.')]
+    return out, unused, fmt
