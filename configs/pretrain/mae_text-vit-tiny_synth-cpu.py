@@ -18,7 +18,7 @@ train_dataloader = dict(
     num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='UnlabeledTextDataset', sources=[data_root],
+    dataset=dict(type='UnlabeledTextDataset', sources=[dict(type='lmdb', path=data_root)],
                  pipeline={{_base_.train_pipeline}}),
 )
 max_iters = 20

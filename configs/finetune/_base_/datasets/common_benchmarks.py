@@ -4,7 +4,7 @@ iiit5k_textrecog_test = dict(type='OCRDataset', data_root='data/iiit5k',
 svt_textrecog_test = dict(type='OCRDataset', data_root='data/svt',
                           ann_file='textrecog_test.json', test_mode=True, pipeline=None)
 icdar2013_textrecog_test = dict(type='OCRDataset', data_root='data/icdar2013',
-                                ann_file='textrecog_test_1015.json', test_mode=True,
+                                ann_file='textrecog_test.json', test_mode=True,
                                 pipeline=None)
 icdar2015_textrecog_test = dict(type='OCRDataset', data_root='data/icdar2015',
                                 ann_file='textrecog_test.json', test_mode=True, pipeline=None)
