@@ -11,24 +11,16 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
-
-from mnsp_mm.apis import build_runner, load_config
+from mnsp_mm.apis import add_runner_args, build_runner, load_config, parse_runner_args
 
 
 def parse_args():
     p = argparse.ArgumentParser(description='Test (evaluate) a checkpoint')
     p.add_argument('config', help='config file')
     p.add_argument('checkpoint', help='checkpoint file')
-    p.add_argument('--work-dir', help='where logs and metrics go')
     p.add_argument('--out', help='metrics JSON (default <work_dir>/test_metrics.json)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, e.g. test_dataloader.batch_size=64')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(p)
+    return parse_runner_args(p)
 
 
 def main():

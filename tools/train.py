@@ -6,29 +6,20 @@
     bash tools/dist_train.sh CONFIG 8                                       # 8 GPUs (torchrun)
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
-
-from mnsp_mm.apis import build_runner, load_config
+from mnsp_mm.apis import add_runner_args, build_runner, load_config, parse_runner_args
 
 
 def parse_args():
     p = argparse.ArgumentParser(description='Train (pretrain or fine-tune) a model')
     p.add_argument('config', help='config file')
-    p.add_argument('--work-dir', help='where logs and checkpoints go')
     p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                    help='resume: the latest checkpoint of the work dir, or the given one')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     p.add_argument('--auto-scale-lr', action='store_true',
                    help='scale lr by total batch / auto_scale_lr.base_batch_size')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, e.g. train_dataloader.batch_size=8')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(p)
+    return parse_runner_args(p)
 
 
 def main():

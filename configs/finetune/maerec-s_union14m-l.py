@@ -21,24 +21,12 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='ConcatDataset', datasets=_base_.union14m_train,
                  pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ConcatDataset', datasets=_base_.common_benchmarks,
-                 pipeline=_base_.test_pipeline))
-test_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ConcatDataset', datasets=_base_.union14m_benchmark,
-                 pipeline=_base_.test_pipeline))
+_eval_loader = dict(batch_size=128, num_workers=4, persistent_workers=True, pin_memory=True,
+                    drop_last=False, sampler=dict(type='DefaultSampler', shuffle=False))
+val_dataloader = dict(_eval_loader, dataset=dict(
+    type='ConcatDataset', datasets=_base_.common_benchmarks, pipeline=_base_.test_pipeline))
+test_dataloader = dict(_eval_loader, dataset=dict(
+    type='ConcatDataset', datasets=_base_.union14m_benchmark, pipeline=_base_.test_pipeline))
 val_evaluator = dict(type='MultiDatasetsEvaluator', metrics=_base_.recog_metrics,
                      dataset_prefixes=_base_.common_benchmark_prefixes)
 test_evaluator = dict(type='MultiDatasetsEvaluator', metrics=_base_.recog_metrics,

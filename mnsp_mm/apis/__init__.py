@@ -1,3 +1,3 @@
-from .runner import build_runner, load_config, scope_of
+from .runner import add_runner_args, build_runner, load_config, parse_runner_args, scope_of
 
-__all__ = ['build_runner', 'load_config', 'scope_of']
+__all__ = ['add_runner_args', 'build_runner', 'load_config', 'parse_runner_args', 'scope_of']

@@ -3,14 +3,33 @@
 One entry serves pretraining (``default_scope='mmpretrain'``) and fine-tuning / evaluation
 (``default_scope='mmocr'``): the scope comes from the config itself.
 """
+import argparse
 import logging
+import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 SCOPES = ('mmpretrain', 'mmocr')
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share (MMOCR/mmpretrain names)."""
+    parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse and export ``LOCAL_RANK`` as torch's launchers expect."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def scope_of(cfg: Config) -> str:

@@ -16,31 +16,28 @@ from torch import Tensor
 
 from .safe_load import load_checkpoint_file
 
-# (timm pattern, ours) for one encoder; N is the block index.
-_KEY_MAP = [
-    (r'^cls_token$', 'cls_token'),
-    (r'^pos_embed$', 'pos_embed'),
-    (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
-    (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
-    (r'^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$', r'layers.\1.attn.qkv.\2'),
-    (r'^blocks\.(\d+)\.attn\.proj\.(weight|bias)$', r'layers.\1.attn.proj.\2'),
-    (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$', r'layers.\1.ffn.layers.0.0.\2'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$', r'layers.\1.ffn.layers.1.\2'),
-    (r'^norm\.(weight|bias)$', r'ln1.\1'),
+# (timm, ours) key templates of one encoder; {n} is a block index, {p} weight or bias.
+_KEY_PAIRS = [
+    ('cls_token', 'cls_token'),
+    ('pos_embed', 'pos_embed'),
+    ('patch_embed.proj.{p}', 'patch_embed.projection.{p}'),
+    ('blocks.{n}.norm1.{p}', 'layers.{n}.ln1.{p}'),
+    ('blocks.{n}.attn.qkv.{p}', 'layers.{n}.attn.qkv.{p}'),
+    ('blocks.{n}.attn.proj.{p}', 'layers.{n}.attn.proj.{p}'),
+    ('blocks.{n}.norm2.{p}', 'layers.{n}.ln2.{p}'),
+    ('blocks.{n}.mlp.fc1.{p}', 'layers.{n}.ffn.layers.0.0.{p}'),
+    ('blocks.{n}.mlp.fc2.{p}', 'layers.{n}.ffn.layers.1.{p}'),
+    ('norm.{p}', 'ln1.{p}'),
 ]
-_REVERSE_MAP = [
-    (r'^cls_token$', 'cls_token'),
-    (r'^pos_embed$', 'pos_embed'),
-    (r'^patch_embed\.projection\.(weight|bias)$', r'patch_embed.proj.\1'),
-    (r'^layers\.(\d+)\.ln1\.(weight|bias)$', r'blocks.\1.norm1.\2'),
-    (r'^layers\.(\d+)\.attn\.qkv\.(weight|bias)$', r'blocks.\1.attn.qkv.\2'),
-    (r'^layers\.(\d+)\.attn\.proj\.(weight|bias)$', r'blocks.\1.attn.proj.\2'),
-    (r'^layers\.(\d+)\.ln2\.(weight|bias)$', r'blocks.\1.norm2.\2'),
-    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.(weight|bias)$', r'blocks.\1.mlp.fc1.\2'),
-    (r'^layers\.(\d+)\.ffn\.layers\.1\.(weight|bias)$', r'blocks.\1.mlp.fc2.\2'),
-    (r'^ln1\.(weight|bias)$', r'norm.\1'),
-]
+
+
+def _compile(template: str) -> 're.Pattern':
+    pattern = re.escape(template).replace(r'\{n\}', r'(?P<n>\d+)')
+    return re.compile('^' + pattern.replace(r'\{p\}', '(?P<p>weight|bias)') + '$')
+
+
+_TO_OURS = [(_compile(timm), ours) for timm, ours in _KEY_PAIRS]
+_TO_TIMM = [(_compile(ours), timm) for timm, ours in _KEY_PAIRS]
 
 # Where each official format keeps the encoder (key prefix inside the 'model' dict).
 OFFICIAL_PREFIXES = {
@@ -54,10 +51,10 @@ OFFICIAL_PREFIXES = {
 def _rename(sd: Dict[str, Tensor], table) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
     out, unused = OrderedDict(), []
     for key, value in sd.items():
-        for pattern, repl in table:
-            new, n = re.subn(pattern, repl, key)
-            if n:
-                out[new] = value
+        for pattern, template in table:
+            match = pattern.match(key)
+            if match:
+                out[template.format(**match.groupdict())] = value
                 break
         else:
             unused.append(key)
@@ -77,14 +74,14 @@ def timm_to_textvit(state_dict: Dict[str, Tensor],
         encoder weights (MAE decoder, ``mask_token``, heads), for the caller to report.
     """
     sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    return _rename(sub, _KEY_MAP)
+    return _rename(sub, _TO_OURS)
 
 
 def textvit_to_timm(state_dict: Dict[str, Tensor],
                     prefix: str = '') -> Tuple['OrderedDict[str, Tensor]', List[str]]:
     """Inverse of :func:`timm_to_textvit` (e.g. to hand our encoder to timm-based code)."""
     sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    return _rename(sub, _REVERSE_MAP)
+    return _rename(sub, _TO_TIMM)
 
 
 def detect_format(model_sd: Dict[str, Tensor]) -> str:
