@@ -175,3 +175,27 @@ def test_overfits_200_synthetic_crops(tmp_path):
     runner.train()
     acc = runner.message_hub.get_scalar('val/synth/recog/word_acc_ignore_case_symbol').current()
     assert acc >= 0.9, acc
+
+
+def test_lmim_finetune_recipe_uses_layer_decay():
+    cfg = load_config('configs/finetune/lmim-s_union14m-l.py')
+    cfg.model.backbone.pretrained = None
+    cfg.model.backbone.arch = dict(embed_dims=96, num_layers=4, num_heads=3,
+                                   feedforward_channels=384)
+    cfg.model.decoder.update(n_layers=1, d_embedding=96, d_model=96, n_head=4, d_k=24, d_v=24,
+                             d_inner=384)
+    from mmengine.optim import build_optim_wrapper
+    model = build(cfg.model, 'mmocr')
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lrs = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            lrs[id(p)] = group['lr']
+    base = cfg.optim_wrapper.optimizer.lr
+    layers = model.backbone.layers
+    assert lrs[id(model.decoder.classifier.weight)] == pytest.approx(base)
+    assert lrs[id(layers[3].attn.qkv.weight)] == pytest.approx(base * 0.75)
+    assert lrs[id(layers[0].attn.qkv.weight)] == pytest.approx(base * 0.75**4)
+    assert lrs[id(model.backbone.patch_embed.projection.weight)] == pytest.approx(base * 0.75**5)
+    assert model.decoder.max_seq_len == 25

@@ -7,20 +7,8 @@ _base_ = [
     '_base_/mae_text-vit-s.py',
     '_base_/pretrain_pipeline.py',
     '_base_/adamw_warmup_cosine.py',
+    '_base_/union14m-u.py',
 ]
-data_root = 'data/Union14M-U'
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledTextDataset',
-        sources=[f'{data_root}/book32_lmdb', f'{data_root}/cc_lmdb',
-                 f'{data_root}/openvino_lmdb'],
-        pipeline={{_base_.train_pipeline}}),
-)
+train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
-default_hooks = dict(logger=dict(interval=100), checkpoint=dict(interval=1, max_keep_ckpts=3))
+default_hooks = dict(logger=dict(interval=100))

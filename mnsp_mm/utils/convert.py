@@ -142,3 +142,18 @@ def convert_official_checkpoint(path: Union[str, Path], fmt: str = 'auto',
         out.update((k, v) for k, v in model_sd.items() if k.startswith('decoder.'))
         unused = [k for k in unused if not k.startswith('decoder.')]
     return out, unused, fmt
+
+
+def load_encoder_state_dict(path: Union[str, Path], prefix: str = 'backbone.',
+                            fmt: str = 'auto') -> 'OrderedDict[str, Tensor]':
+    """The encoder weights of any checkpoint we support, in :class:`TextViT` keys.
+
+    Reads our own checkpoints (keys under ``prefix``, e.g. a MAE pretraining run) and the
+    official formats (MAE fork, MAERec recogniser, LMIM student/teacher; ``fmt`` as in
+    :func:`load_official_encoder`).
+    """
+    ckpt = load_checkpoint_file(path)
+    sd = ckpt.get('state_dict', ckpt.get('model', ckpt))
+    if fmt == 'auto' and any(k.startswith(prefix + 'layers.') for k in sd):
+        return OrderedDict((k[len(prefix):], v) for k, v in sd.items() if k.startswith(prefix))
+    return load_official_encoder(path, fmt)[0]

@@ -10,7 +10,7 @@ dictionary = dict(
     with_end=True)
 
 model = dict(
-    type='EncoderDecoderRecognizer',
+    type='MAERec',
     # Match what the backbone saw in pretraining: MMOCR loads BGR, our MAE/LMIM/MNSP
     # pretraining used RGB normalised with mean = std = 0.5.
     data_preprocessor=dict(type='TextRecogDataPreprocessor', mean=[127.5] * 3,

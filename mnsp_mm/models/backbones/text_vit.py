@@ -291,6 +291,12 @@ class TextViT(VisionTransformer):
             x = self.ln1(x)
         return (x, all_weights) if need_weights else x
 
+    def encode_image(self, x: Tensor, need_weights: bool = False):
+        """(B, 1 + h*w, C) final tokens of an unmasked image, cls first (see :meth:`encode`)."""
+        tokens, _ = self.embed(x)
+        return self.encode(torch.cat([self.cls_tokens(x.shape[0]), tokens], 1),
+                           need_weights=need_weights)
+
     # ----------------------------------------------------------------- forward
     def forward_masked(self, x: Tensor, mask_ratio: Optional[float] = None) -> MaskedTokens:
         """MAE encoder pass: embed, drop ``mask_ratio`` of the patches, encode the rest."""

@@ -1,3 +1,4 @@
 from .maerec_decoder import MAERecDecoder
+from .recognizer import MAERec
 
-__all__ = ['MAERecDecoder']
+__all__ = ['MAERec', 'MAERecDecoder']

@@ -1,0 +1,67 @@
+"""LMIM: Linguistics-aware Masked Image Modeling (CVPR 2025) as an mmpretrain algorithm."""
+from typing import Dict, List, Sequence, Tuple, Union
+
+import torch.nn.functional as F
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from ...registry import register_model
+
+
+def split_views(inputs: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
+    """The views packed by ``MultiView`` + ``PackInputs`` (a list), or one view (a tensor)."""
+    return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs, )
+
+
+@register_model()
+class LMIM(BaseSelfSupervisor):
+    """One student encoder, a masked view and a guidance view, a frozen teacher's targets.
+
+    * the student encodes the masked view with ``backbone.mask_ratio`` of its patches removed,
+      and the whole guidance view (a strongly augmented copy of the same crop);
+    * ``neck`` (:class:`GuidedDecoder`) predicts every token of the masked view from the
+      visible ones, cross-attending to all guidance tokens (cls included);
+    * ``target_generator`` (:class:`FrozenTeacher` on the unmasked masked view, or
+      :class:`PixelTarget`) gives the targets; ``head`` scores the masked tokens (MSE);
+    * the two [cls] tokens are aligned by MSE, with gradient through both.
+
+    Args:
+        use_guidance: ``False`` drops the guidance view (decoder without cross-attention,
+            no alignment): the "no guidance" ablation.
+        mim_weight, align_weight: loss weights (``align_weight=0`` removes the term).
+        backbone, neck, head, target_generator, data_preprocessor, init_cfg: as
+            :class:`BaseSelfSupervisor`.
+
+    Inputs:
+        ``[masked_view, guidance_view]`` each (B, 3, H, W), or the masked view alone
+        when ``use_guidance=False``.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict, target_generator: dict,
+                 use_guidance: bool = True, mim_weight: float = 1.0, align_weight: float = 1.0,
+                 data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone=backbone, neck=neck, head=head,
+                         target_generator=target_generator,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.use_guidance, self.mim_weight, self.align_weight = \
+            use_guidance, mim_weight, align_weight
+
+    def extract_feat(self, inputs):
+        """Unmasked features of the masked view."""
+        return self.backbone(split_views(inputs)[0])
+
+    def loss(self, inputs, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+        views = split_views(inputs)
+        if self.use_guidance and len(views) < 2:
+            raise ValueError('LMIM with use_guidance=True needs two views per image; build the '
+                             'pipeline with MultiView (see configs/pretrain/_base_/lmim_pipeline.py)')
+        masked_view = views[0]
+        target = self.target_generator(masked_view)
+        out = self.backbone.forward_masked(masked_view)
+        guide = self.backbone.encode_image(views[1]) if self.use_guidance else None
+        pred = self.neck(out.tokens, out.ids_restore, guide)
+        losses = dict(loss_mim=self.mim_weight * self.head.loss(pred, target, out.mask))
+        if guide is not None and self.align_weight:
+            losses['loss_align'] = self.align_weight * F.mse_loss(out.tokens[:, 0], guide[:, 0])
+        return losses

@@ -1,0 +1,3 @@
+from .teacher import FrozenTeacher, PixelTarget
+
+__all__ = ['FrozenTeacher', 'PixelTarget']

@@ -1,0 +1,93 @@
+"""Reconstruction targets for LMIM / MNSP: a frozen teacher's features, or normalised pixels."""
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+from torch import Tensor
+
+from ...registry import register_model
+from ...utils.convert import load_encoder_state_dict
+from ..heads.pixel_head import patchify
+
+
+@register_model()
+class FrozenTeacher(BaseModule):
+    """A text ViT that is never trained: its normalised patch tokens are the target.
+
+    As in LMIM, the teacher is a MAE/MAERec-pretrained encoder applied to the unmasked image;
+    it stays in eval mode, its parameters have ``requires_grad=False`` and no update (EMA or
+    otherwise) ever touches them.
+
+    Args:
+        backbone: config of the teacher's :class:`TextViT` (dims must match the checkpoint).
+        checkpoint: our pretraining checkpoint (keys ``backbone.*``) or an official MAE /
+            MAERec / LMIM checkpoint (converted on load, ``checkpoint_format``).
+        checkpoint_format: ``'auto'`` or one of ``mnsp_mm.utils.convert.OFFICIAL_PREFIXES``
+            (``'lmim_teacher'`` takes the teacher out of an LMIM checkpoint).
+        random_init: allow ``checkpoint=None`` and keep random weights (the
+            "random-feature target" ablation).
+        norm_target: ``layer_norm`` without affine over the channels of each token.
+
+    Shapes:
+        forward(images (B, 3, H, W)) -> (B, h*w, C) target tokens (no cls).
+    """
+
+    def __init__(self, backbone: dict, checkpoint: Optional[str] = None,
+                 checkpoint_format: str = 'auto', random_init: bool = False,
+                 norm_target: bool = True, init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if checkpoint is None and not random_init:
+            raise ValueError('FrozenTeacher needs a checkpoint (target_generator.checkpoint=...); '
+                             'set random_init=True for the random-feature ablation')
+        self.backbone = MODELS.build(dict(backbone, out_type='raw', tuple_output=False))
+        self.checkpoint, self.checkpoint_format = checkpoint, checkpoint_format
+        self.random_init, self.norm_target = random_init, norm_target
+        self.requires_grad_(False)
+
+    def init_weights(self) -> None:
+        """Random init (ablation) or the checkpoint; loaded strictly, after any init."""
+        self.backbone.init_weights()
+        if self.checkpoint is not None:
+            state = load_encoder_state_dict(self.checkpoint, fmt=self.checkpoint_format)
+            self.backbone.load_state_dict(state, strict=True)
+            MMLogger.get_current_instance().info(f'FrozenTeacher: loaded {self.checkpoint}')
+        self.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> 'FrozenTeacher':
+        """Always in eval mode (no dropout / drop-path in the targets)."""
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> Tensor:
+        tokens = self.backbone(images)[:, 1:]
+        return F.layer_norm(tokens, tokens.shape[-1:]) if self.norm_target else tokens
+
+
+@register_model()
+class PixelTarget(BaseModule):
+    """Patchified pixels as the target (MAE's; the LMIM "pixel target" ablation).
+
+    Args:
+        patch_size: int or ``(ph, pw)``.
+        norm_pix: normalise each patch by its own mean and std.
+
+    Shapes:
+        forward(images (B, C, H, W)) -> (B, h*w, ph*pw*C).
+    """
+
+    def __init__(self, patch_size: Union[int, Sequence[int]] = 4, norm_pix: bool = True):
+        super().__init__()
+        self.patch_size = (patch_size, patch_size) if isinstance(patch_size, int) \
+            else tuple(patch_size)
+        self.norm_pix = norm_pix
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> Tensor:
+        target = patchify(images, self.patch_size)
+        if self.norm_pix:
+            mean, var = target.mean(-1, keepdim=True), target.var(-1, keepdim=True)
+            target = (target - mean) / (var + 1e-6)**.5
+        return target
