@@ -84,3 +84,30 @@ def test_demo_quick_runs_and_skips_done_stages(tmp_path):
     again = run('tools/demo.py', '--quick', '--work-dir', tmp_path)
     assert 'skipped' in again and again.count('skipped') == 2, again[-2000:]
     assert '[demo] done' in out
+
+
+def test_env_check_names_each_problem_in_one_line(monkeypatch):
+    real = env_check.version
+    fake = {'mmdet': '3.3.0', 'mmpretrain': None}
+
+    def version(pkg):
+        if pkg in fake:
+            if fake[pkg] is None:
+                raise env_check.PackageNotFoundError(pkg)
+            return fake[pkg]
+        return real(pkg)
+
+    monkeypatch.setattr(env_check, 'version', version)
+    real_import = env_check.importlib.import_module
+
+    def import_module(name, *args):
+        if name == 'mmcv._ext':
+            raise ImportError('libmmcv_ext.so: cannot open shared object file')
+        return real_import(name, *args)
+
+    monkeypatch.setattr(env_check.importlib, 'import_module', import_module)
+    found = env_check.problems()
+    assert any(line.startswith('mmdet 3.3.0 is installed, 3.1.0 is required') for line in found)
+    assert any(line.startswith('mmpretrain is not installed') for line in found)
+    assert any(line.startswith('mmcv was built without ops') for line in found)
+    assert all('\n' not in line for line in found)
