@@ -100,10 +100,6 @@ PRESETS: Dict[str, Dict[str, Any]] = {
     ),
 }
 
-#: Parameters that may be ``None`` to drop their op.
-_OPTIONAL_OPS = ('contrast', 'blur_sigma', 'sharpen_alpha', 'rotate', 'piecewise_scale',
-                 'perspective_scale', 'solarize_p', 'gray_alpha', 'color_jitter')
-
 
 class _SomeOf(iaa.SomeOf):
     """``iaa.SomeOf`` without imgaug 0.4.0's ``np.bool`` (removed in numpy >= 1.24)."""

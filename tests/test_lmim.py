@@ -1,0 +1,194 @@
+"""LMIM: decoder, frozen teacher, the algorithm's losses and gradients, configs, checkpoints."""
+import glob
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS
+
+from mnsp_mm.apis import build_runner, load_config
+from mnsp_mm.datasets import synth
+from mnsp_mm.models import FrozenTeacher, GuidedDecoder, random_masking
+from mnsp_mm.utils.convert import textvit_to_timm
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+TINY_LMIM = 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'
+TINY = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
+
+
+def build(cfg_model):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg_model)
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def mae_ckpt(tmp_path_factory):
+    """A tiny MAE pretraining checkpoint (the teacher), in our mmengine layout."""
+    path = tmp_path_factory.mktemp('mae') / 'mae.pth'
+    torch.manual_seed(0)
+    torch.save({'state_dict': build(load_config(TINY_MAE).model).state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def pool(tmp_path_factory):
+    root = tmp_path_factory.mktemp('pool')
+    synth.render_dataset(root, 32, 0, fmt=('lmdb', ), labeled=False, name='u')
+    return root
+
+
+def tiny_lmim(mae_ckpt, **overrides):
+    cfg = load_config(TINY_LMIM)
+    cfg.model.target_generator.checkpoint = str(mae_ckpt)
+    cfg.model.update(overrides)
+    return build(cfg.model)
+
+
+def test_guided_decoder_shapes_and_order():
+    dec = GuidedDecoder(grid=(8, 32), in_dims=96, embed_dims=64, depth=2, num_heads=2,
+                        ffn_dims=128, out_dims=40).eval()
+    x = torch.randn(2, 256, 96)
+    kept, mask, ids_restore, _ = random_masking(x, 0.8)
+    tokens = torch.cat([torch.randn(2, 1, 96), kept], 1)
+    context = torch.randn(2, 257, 96)
+    assert dec(tokens, ids_restore, context).shape == (2, 256, 40)
+    no_ctx = dec(tokens, ids_restore, None)
+    assert no_ctx.shape == (2, 256, 40) and not torch.allclose(no_ctx, dec(tokens, ids_restore,
+                                                                             context))
+    assert dec.pos_embed.shape == (1, 257, 64)
+    ca_sa = GuidedDecoder(grid=(8, 32), in_dims=96, embed_dims=64, depth=2, num_heads=2,
+                          ffn_dims=128, out_dims=40, order='ca_sa').eval()
+    ca_sa.load_state_dict(dec.state_dict())
+    assert not torch.allclose(ca_sa(tokens, ids_restore, context), dec(tokens, ids_restore,
+                                                                        context))
+    with pytest.raises(ValueError, match='order'):
+        GuidedDecoder(order='sa_sa')
+
+
+def test_teacher_targets_are_normalised_frozen_features(mae_ckpt):
+    teacher = build(dict(type='FrozenTeacher', checkpoint=str(mae_ckpt),
+                         backbone=dict(type='TextViT', arch=TINY)))
+    assert all(not p.requires_grad for p in teacher.parameters())
+    mae_sd = torch.load(mae_ckpt)['state_dict']
+    assert torch.equal(teacher.backbone.layers[0].attn.qkv.weight,
+                       mae_sd['backbone.layers.0.attn.qkv.weight'])
+    teacher.train()
+    assert not teacher.training and not teacher.backbone.training
+    x = torch.randn(2, 3, 32, 128)
+    target = teacher(x)
+    assert target.shape == (2, 256, 96) and not target.requires_grad
+    tokens = teacher.backbone(x)[:, 1:]
+    assert torch.allclose(target, F.layer_norm(tokens, (96, )), atol=1e-6)
+    assert torch.allclose(target.mean(-1), torch.zeros(2, 256), atol=1e-5)
+    with pytest.raises(ValueError, match='needs a checkpoint'):
+        FrozenTeacher(backbone=dict(type='TextViT', arch=TINY))
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        build(dict(type='FrozenTeacher', checkpoint='nope.pth',
+                   backbone=dict(type='TextViT', arch=TINY)))
+
+
+def test_teacher_unchanged_by_training_and_both_branches_get_gradient(mae_ckpt):
+    model = tiny_lmim(mae_ckpt)
+    before = {k: v.clone() for k, v in model.target_generator.state_dict().items()}
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
+    masked = torch.randn(4, 3, 32, 128, requires_grad=True)
+    guide = torch.randn(4, 3, 32, 128, requires_grad=True)
+    losses = model.loss([masked, guide], [])
+    assert set(losses) == {'loss_mim', 'loss_align'}
+    sum(losses.values()).backward()
+    # gradient reaches the student through both views (the teacher runs without grad)
+    assert masked.grad.abs().sum() > 0 and guide.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.target_generator.parameters())
+    assert model.backbone.cls_token.grad.abs().sum() > 0
+    opt.step()
+    after = model.target_generator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_switches_remove_their_terms(mae_ckpt):
+    x = [torch.randn(2, 3, 32, 128), torch.randn(2, 3, 32, 128)]
+    assert set(tiny_lmim(mae_ckpt, align_weight=0.0).loss(x, [])) == {'loss_mim'}
+    no_guide = tiny_lmim(mae_ckpt, use_guidance=False)
+    assert set(no_guide.loss(x[0], [])) == {'loss_mim'}
+    with pytest.raises(ValueError, match='two views'):
+        tiny_lmim(mae_ckpt).loss(x[0], [])
+
+
+def test_loss_falls_on_a_fixed_batch(mae_ckpt):
+    torch.manual_seed(0)
+    model = tiny_lmim(mae_ckpt)
+    model.train()
+    imgs = torch.stack([torch.from_numpy(synth.render_sample((3, i)).image).permute(2, 0, 1)
+                        for i in range(8)]).float() / 127.5 - 1
+    views = [imgs, imgs.flip(-1)]
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    history = []
+    for _ in range(40):
+        loss = sum(model.loss(views, []).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    first, last = sum(history[:5]) / 5, sum(history[-5:]) / 5
+    assert last < 0.7 * first, (first, last)
+
+
+LMIM_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/pretrain/lmim*.py'))
+                      + glob.glob(str(ROOT / 'configs/pretrain/lmim_ablations/*.py')))
+
+
+@pytest.mark.parametrize('config', LMIM_CONFIGS, ids=lambda p: Path(p).stem)
+def test_every_lmim_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
+    """Each config at tiny size (its switches kept), one iteration on synthetic data."""
+    cfg = load_config(config, work_dir=str(tmp_path))
+    tiny = load_config(TINY_LMIM)
+    model = cfg.model
+    model.backbone.arch = TINY
+    model.neck.update(in_dims=96, embed_dims=64, depth=1, num_heads=2, ffn_dims=256)
+    if model.target_generator.type == 'FrozenTeacher':
+        model.neck.out_dims = 96
+        model.target_generator.backbone.arch = TINY
+        if model.target_generator.get('checkpoint'):
+            model.target_generator.checkpoint = str(mae_ckpt)
+    cfg.optim_wrapper = tiny.optim_wrapper
+    cfg.param_scheduler = []
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)
+    cfg.default_hooks = tiny.default_hooks
+    cfg.env_cfg = tiny.env_cfg
+    cfg.log_processor = tiny.log_processor
+    loader = cfg.train_dataloader
+    loader.update(batch_size=4, num_workers=0, persistent_workers=False, pin_memory=False,
+                  sampler=dict(type='InfiniteSampler', shuffle=True))
+    loader.dataset.sources = [dict(type='lmdb', path=str(pool))]
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.iter == 1
+    assert runner.message_hub.get_scalar('train/loss').current() > 0
+
+
+def test_official_lmim_checkpoint_converts(tmp_path):
+    """Student (model_maeenc.*) and teacher (model_maeenc_momentum.*) of an LMIM checkpoint."""
+    from mnsp_mm.utils.convert import load_encoder_state_dict
+    torch.manual_seed(1)
+    student = build(dict(type='TextViT', arch=TINY))
+    teacher = build(dict(type='TextViT', arch=TINY))
+    model = {**{'model_maeenc.' + k: v for k, v in textvit_to_timm(student.state_dict())[0].items()},
+             **{'model_maeenc_momentum.' + k: v
+                for k, v in textvit_to_timm(teacher.state_dict())[0].items()},
+             'decoder.blocks.0.weight': torch.zeros(2), 'mask_token': torch.zeros(1, 1, 64)}
+    torch.save({'model': model, 'epoch': 9}, tmp_path / 'lmim.pth')
+    for fmt, want in (('auto', student), ('lmim', student), ('lmim_teacher', teacher)):
+        sd = load_encoder_state_dict(tmp_path / 'lmim.pth', fmt=fmt)
+        fresh = build(dict(type='TextViT', arch=TINY))
+        missing, unexpected = fresh.load_state_dict(sd, strict=True)
+        assert not missing and not unexpected
+        assert all(torch.equal(v, want.state_dict()[k]) for k, v in sd.items())
+    # the teacher of a new LMIM run can be the official LMIM teacher, converted on load
+    t = build(dict(type='FrozenTeacher', checkpoint=str(tmp_path / 'lmim.pth'),
+                   checkpoint_format='lmim_teacher', backbone=dict(type='TextViT', arch=TINY)))
+    assert torch.equal(t.backbone.cls_token, teacher.cls_token)
