@@ -5,48 +5,25 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import DefaultScope
-from mmpretrain.registry import MODELS
+from conftest import build_pretrain_model
 
-from mnsp_mm.apis import build_runner, load_config
+from tiny_configs import run_one_iteration
+
+from mnsp_mm.apis import load_config
 from mnsp_mm.datasets import synth
 from mnsp_mm.models import FrozenTeacher, GuidedDecoder, random_masking
 from mnsp_mm.utils.convert import textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
 TINY_LMIM = 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'
 TINY = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
-
-
-def build(cfg_model):
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(cfg_model)
-    model.init_weights()
-    return model
-
-
-@pytest.fixture(scope='module')
-def mae_ckpt(tmp_path_factory):
-    """A tiny MAE pretraining checkpoint (the teacher), in our mmengine layout."""
-    path = tmp_path_factory.mktemp('mae') / 'mae.pth'
-    torch.manual_seed(0)
-    torch.save({'state_dict': build(load_config(TINY_MAE).model).state_dict()}, path)
-    return path
-
-
-@pytest.fixture(scope='module')
-def pool(tmp_path_factory):
-    root = tmp_path_factory.mktemp('pool')
-    synth.render_dataset(root, 32, 0, fmt=('lmdb', ), labeled=False, name='u')
-    return root
 
 
 def tiny_lmim(mae_ckpt, **overrides):
     cfg = load_config(TINY_LMIM)
     cfg.model.target_generator.checkpoint = str(mae_ckpt)
     cfg.model.update(overrides)
-    return build(cfg.model)
+    return build_pretrain_model(cfg.model)
 
 
 def test_guided_decoder_shapes_and_order():
@@ -71,7 +48,7 @@ def test_guided_decoder_shapes_and_order():
 
 
 def test_teacher_targets_are_normalised_frozen_features(mae_ckpt):
-    teacher = build(dict(type='FrozenTeacher', checkpoint=str(mae_ckpt),
+    teacher = build_pretrain_model(dict(type='FrozenTeacher', checkpoint=str(mae_ckpt),
                          backbone=dict(type='TextViT', arch=TINY)))
     assert all(not p.requires_grad for p in teacher.parameters())
     mae_sd = torch.load(mae_ckpt)['state_dict']
@@ -88,7 +65,7 @@ def test_teacher_targets_are_normalised_frozen_features(mae_ckpt):
     with pytest.raises(ValueError, match='needs a checkpoint'):
         FrozenTeacher(backbone=dict(type='TextViT', arch=TINY))
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        build(dict(type='FrozenTeacher', checkpoint='nope.pth',
+        build_pretrain_model(dict(type='FrozenTeacher', checkpoint='nope.pth',
                    backbone=dict(type='TextViT', arch=TINY)))
 
 
@@ -145,28 +122,7 @@ LMIM_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/pretrain/lmim*.py'))
 @pytest.mark.parametrize('config', LMIM_CONFIGS, ids=lambda p: Path(p).stem)
 def test_every_lmim_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
     """Each config at tiny size (its switches kept), one iteration on synthetic data."""
-    cfg = load_config(config, work_dir=str(tmp_path))
-    tiny = load_config(TINY_LMIM)
-    model = cfg.model
-    model.backbone.arch = TINY
-    model.neck.update(in_dims=96, embed_dims=64, depth=1, num_heads=2, ffn_dims=256)
-    if model.target_generator.type == 'FrozenTeacher':
-        model.neck.out_dims = 96
-        model.target_generator.backbone.arch = TINY
-        if model.target_generator.get('checkpoint'):
-            model.target_generator.checkpoint = str(mae_ckpt)
-    cfg.optim_wrapper = tiny.optim_wrapper
-    cfg.param_scheduler = []
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)
-    cfg.default_hooks = tiny.default_hooks
-    cfg.env_cfg = tiny.env_cfg
-    cfg.log_processor = tiny.log_processor
-    loader = cfg.train_dataloader
-    loader.update(batch_size=4, num_workers=0, persistent_workers=False, pin_memory=False,
-                  sampler=dict(type='InfiniteSampler', shuffle=True))
-    loader.dataset.sources = [dict(type='lmdb', path=str(pool))]
-    runner = build_runner(cfg)
-    runner.train()
+    runner = run_one_iteration(config, mae_ckpt, pool, tmp_path)
     assert runner.iter == 1
     assert runner.message_hub.get_scalar('train/loss').current() > 0
 
@@ -175,8 +131,8 @@ def test_official_lmim_checkpoint_converts(tmp_path):
     """Student (model_maeenc.*) and teacher (model_maeenc_momentum.*) of an LMIM checkpoint."""
     from mnsp_mm.utils.convert import load_encoder_state_dict
     torch.manual_seed(1)
-    student = build(dict(type='TextViT', arch=TINY))
-    teacher = build(dict(type='TextViT', arch=TINY))
+    student = build_pretrain_model(dict(type='TextViT', arch=TINY))
+    teacher = build_pretrain_model(dict(type='TextViT', arch=TINY))
     model = {**{'model_maeenc.' + k: v for k, v in textvit_to_timm(student.state_dict())[0].items()},
              **{'model_maeenc_momentum.' + k: v
                 for k, v in textvit_to_timm(teacher.state_dict())[0].items()},
@@ -184,11 +140,11 @@ def test_official_lmim_checkpoint_converts(tmp_path):
     torch.save({'model': model, 'epoch': 9}, tmp_path / 'lmim.pth')
     for fmt, want in (('auto', student), ('lmim', student), ('lmim_teacher', teacher)):
         sd = load_encoder_state_dict(tmp_path / 'lmim.pth', fmt=fmt)
-        fresh = build(dict(type='TextViT', arch=TINY))
+        fresh = build_pretrain_model(dict(type='TextViT', arch=TINY))
         missing, unexpected = fresh.load_state_dict(sd, strict=True)
         assert not missing and not unexpected
         assert all(torch.equal(v, want.state_dict()[k]) for k, v in sd.items())
     # the teacher of a new LMIM run can be the official LMIM teacher, converted on load
-    t = build(dict(type='FrozenTeacher', checkpoint=str(tmp_path / 'lmim.pth'),
+    t = build_pretrain_model(dict(type='FrozenTeacher', checkpoint=str(tmp_path / 'lmim.pth'),
                    checkpoint_format='lmim_teacher', backbone=dict(type='TextViT', arch=TINY)))
     assert torch.equal(t.backbone.cls_token, teacher.cls_token)

@@ -75,6 +75,7 @@ class GuidedDecoder(BaseModule):
         forward(x (B, 1+K, in_dims) with cls first, ids_restore (B, h*w),
         context (B, M, context_dims) or None) -> (B, h*w, out_dims).
         decode(queries (B, N, embed_dims), context) -> (B, N, out_dims).
+        positions(grid) -> (1, h*w, embed_dims) for queries on another grid.
     """
 
     def __init__(self,
@@ -107,6 +108,13 @@ class GuidedDecoder(BaseModule):
     def init_weights(self) -> None:
         super().init_weights()
         nn.init.normal_(self.mask_token, std=.02)
+
+    def positions(self, grid: Sequence[int]) -> Tensor:
+        """(1, h*w, embed_dims) sin-cos positions of another grid, aligned to ``self.grid``."""
+        grid = (int(grid[0]), int(grid[1]))
+        if grid == self.grid:
+            return self.pos_embed[:, 1:]
+        return sincos_2d(grid, self.pos_embed.shape[-1], self.grid).to(self.pos_embed)
 
     def decode(self, queries: Tensor, context: Optional[Tensor] = None) -> Tensor:
         """Blocks, norm and prediction on prepared queries; ``context`` is already embedded."""

@@ -1,5 +1,5 @@
 """Reconstruction targets for LMIM / MNSP: a frozen teacher's features, or normalised pixels."""
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -60,10 +60,36 @@ class FrozenTeacher(BaseModule):
         """Always in eval mode (no dropout / drop-path in the targets)."""
         return super().train(False)
 
+    def _norm(self, tokens: Tensor) -> Tensor:
+        return F.layer_norm(tokens, tokens.shape[-1:]) if self.norm_target else tokens
+
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
-        tokens = self.backbone(images)[:, 1:]
-        return F.layer_norm(tokens, tokens.shape[-1:]) if self.norm_target else tokens
+        return self._norm(self.backbone(images)[:, 1:])
+
+    @torch.no_grad()
+    def pyramid(self, views: Sequence[Tensor], grids: Sequence[Tuple[int, int]]) -> List[Tensor]:
+        """Targets on several token grids from ONE teacher pass on the finest view.
+
+        The teacher's (unnormalised) feature map of ``views[-1]`` is area-pooled to each
+        coarser grid, then every token is normalised.
+
+        Args:
+            views: images per scale, coarse to fine; only the last is used.
+            grids: ``(h, w)`` per scale; each must divide the finest grid.
+
+        Returns:
+            One (B, h*w, C) target per grid.
+        """
+        tokens = self.backbone(views[-1])[:, 1:]
+        B, L, C = tokens.shape
+        fine = tuple(grids[-1])
+        fmap = tokens.transpose(1, 2).reshape(B, C, *fine)
+        out = []
+        for grid in grids:
+            pooled = fmap if tuple(grid) == fine else F.adaptive_avg_pool2d(fmap, tuple(grid))
+            out.append(self._norm(pooled.flatten(2).transpose(1, 2)))
+        return out
 
 
 @register_model()
@@ -83,6 +109,11 @@ class PixelTarget(BaseModule):
         self.patch_size = (patch_size, patch_size) if isinstance(patch_size, int) \
             else tuple(patch_size)
         self.norm_pix = norm_pix
+
+    @torch.no_grad()
+    def pyramid(self, views: Sequence[Tensor], grids: Sequence[Tuple[int, int]]) -> List[Tensor]:
+        """The pixels of each scale's own view (grid k = view k / patch size)."""
+        return [self(view) for view in views]
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:

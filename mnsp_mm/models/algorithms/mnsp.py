@@ -1,0 +1,187 @@
+"""MNSP: Masked Next-Scale Prediction with Multi-scale Linguistic Alignment.
+
+Our design from the paper's abstract (the official code is not released); see
+``docs/mnsp.md`` for the reasoning behind each choice.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor, nn
+
+from ...registry import register_model
+from ..utils.pos_embed import grid_of
+from .lmim import split_views
+
+
+def block_causal_mask(sizes: Sequence[int], device=None) -> Tensor:
+    """(N, N) bool, True where attention is allowed: block i sees blocks 0..i.
+
+    Args:
+        sizes: token count of each block (one block per scale, coarse first).
+    """
+    block = torch.repeat_interleave(torch.arange(len(sizes), device=device),
+                                    torch.tensor(list(sizes), device=device))
+    return block[:, None] >= block[None, :]
+
+
+@register_model()
+class MNSP(BaseSelfSupervisor):
+    """Masked next-scale prediction on a pyramid of views of each text crop.
+
+    * **Multi-scale encoding.** The student encodes the coarse views unmasked in one
+      sequence ``[cls_1, tokens_1, cls_2, tokens_2, ...]`` with block-causal attention
+      (scale k sees scales <= k) and a learned per-scale embedding; the full-scale view is
+      encoded on its own with ``backbone.mask_ratio`` of its patches removed, exactly as
+      the plain ViT that is later fine-tuned (no scale embedding, no coarse context).
+    * **NSP** (``use_nsp``): for each k < S, the grid-k features upsampled to grid k+1 plus
+      positions are the queries of ``nsp_neck``, which cross-attends to the context of
+      scales <= k and predicts the grid-(k+1) targets.
+    * **MIM** (``use_mim``): ``neck`` predicts the masked full-scale tokens from the visible
+      ones, cross-attending to the multi-scale context (and the guidance view if given).
+    * **MLA** (``use_mla``): every coarse [cls] (and the guidance [cls]) is aligned with the
+      full-scale [cls] by MSE, gradient through both.
+    * **Targets**: ``target_generator.pyramid`` — a frozen teacher run once on the full
+      view and area-pooled to the coarse grids, or each view's normalised pixels.
+
+    Loss = ``mim_weight * L_mim + nsp_weight * L_nsp + mla_weight * L_mla``; a switch or a
+    zero weight removes exactly its term.
+
+    Args:
+        scales: ``(h, w)`` pixel size of each view, coarse to full; the last is the
+            backbone's ``img_size``; each must be divisible by the patch size and divide
+            the next.
+        nsp_neck: a :class:`GuidedDecoder` config for the NSP predictions.
+        nsp_upsample: ``'nearest'`` or ``'bilinear'`` upsampling of the NSP queries.
+        use_guidance: the inputs carry an LMIM guidance view after the pyramid.
+        backbone, neck, head, target_generator, data_preprocessor, init_cfg: as
+            :class:`BaseSelfSupervisor` (``head`` scores both NSP and MIM predictions).
+
+    Inputs:
+        ``[view_1, ..., view_S]`` (+ ``guidance``), view k of shape (B, 3, *scales[k]).
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 target_generator: dict,
+                 nsp_neck: Optional[dict] = None,
+                 scales: Sequence[Sequence[int]] = ((8, 32), (16, 64), (32, 128)),
+                 use_nsp: bool = True,
+                 use_mim: bool = True,
+                 use_mla: bool = True,
+                 use_guidance: bool = False,
+                 mim_weight: float = 1.0,
+                 nsp_weight: float = 1.0,
+                 mla_weight: float = 1.0,
+                 nsp_upsample: str = 'nearest',
+                 data_preprocessor=None,
+                 init_cfg=None):
+        super().__init__(backbone=backbone, neck=neck, head=head,
+                         target_generator=target_generator,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.scales = [tuple(int(v) for v in s) for s in scales]
+        self.grids = self._check_scales(self.scales)
+        self.use_nsp, self.use_mim, self.use_mla = use_nsp and nsp_weight > 0, \
+            use_mim and mim_weight > 0, use_mla and mla_weight > 0
+        if not (self.use_nsp or self.use_mim or self.use_mla):
+            raise ValueError('MNSP: every loss is switched off (use_nsp/use_mim/use_mla)')
+        self.use_guidance = use_guidance
+        self.mim_weight, self.nsp_weight, self.mla_weight = mim_weight, nsp_weight, mla_weight
+        if nsp_upsample not in ('nearest', 'bilinear'):
+            raise ValueError(f'nsp_upsample must be nearest or bilinear, got {nsp_upsample!r}')
+        self.nsp_upsample = nsp_upsample
+        self.nsp_neck = MODELS.build(nsp_neck) if self.use_nsp else None
+        self.scale_embed = nn.Parameter(torch.zeros(len(self.scales) - 1, 1,
+                                                    self.backbone.embed_dims))
+        self._masks: Dict[Tuple[int, ...], Tensor] = {}
+
+    def _check_scales(self, scales: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+        if len(scales) < 2:
+            raise ValueError(f'MNSP needs at least two scales, got scales={scales}')
+        if scales[-1] != tuple(self.backbone.img_size):
+            raise ValueError(f'MNSP: the last scale {scales[-1]} must be the backbone img_size '
+                             f'{tuple(self.backbone.img_size)}')
+        for small, big in zip(scales, scales[1:]):
+            if big[0] % small[0] or big[1] % small[1] or small == big:
+                raise ValueError(f'MNSP: scales must nest, each dividing the next; {small} -> '
+                                 f'{big} in scales={scales}')
+        return [grid_of(s, self.backbone.patch_size) for s in scales]
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.trunc_normal_(self.scale_embed, std=.02)
+
+    # ------------------------------------------------------------ building blocks
+    def encode_coarse(self, views: Sequence[Tensor]) -> Tuple[Tensor, List[int]]:
+        """Coarse views -> (B, sum(1 + L_k), C) context, block-causal across scales.
+
+        Returns:
+            ``(context, sizes)`` with ``sizes[k] = 1 + L_k`` tokens of scale k (cls first).
+        """
+        blocks = []
+        for k, view in enumerate(views):
+            tokens, _ = self.backbone.embed(view)
+            cls = self.backbone.cls_tokens(view.shape[0])
+            blocks.append(torch.cat([cls, tokens], 1) + self.scale_embed[k])
+        sizes = [b.shape[1] for b in blocks]
+        key = tuple(sizes)
+        mask = self._masks.get(key)
+        if mask is None or mask.device != blocks[0].device:
+            mask = self._masks[key] = block_causal_mask(sizes, blocks[0].device)
+        return self.backbone.encode(torch.cat(blocks, 1), mask), sizes
+
+    def nsp_loss(self, context: Tensor, sizes: List[int], targets: List[Tensor]) -> Tensor:
+        """Mean over k < S of the loss of predicting grid k+1 from scales <= k."""
+        ends = torch.tensor(sizes).cumsum(0).tolist()
+        losses = []
+        for k in range(len(self.grids) - 1):
+            (h, w), nxt = self.grids[k], self.grids[k + 1]
+            feats = context[:, ends[k] - sizes[k] + 1:ends[k]]  # patch tokens of scale k
+            fmap = feats.transpose(1, 2).reshape(feats.shape[0], -1, h, w)
+            up = F.interpolate(fmap, size=nxt, mode=self.nsp_upsample).flatten(2).transpose(1, 2)
+            queries = self.nsp_neck.embed(up) + self.nsp_neck.positions(nxt)
+            pred = self.nsp_neck.decode(queries, self.nsp_neck.context_embed(context[:, :ends[k]]))
+            losses.append(self.head.loss(pred, targets[k + 1]))
+        return torch.stack(losses).mean()
+
+    # ----------------------------------------------------------------- training
+    def extract_feat(self, inputs):
+        """Unmasked features of the full-scale view."""
+        return self.backbone(split_views(inputs)[len(self.scales) - 1])
+
+    def loss(self, inputs, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+        views = split_views(inputs)
+        want = len(self.scales) + int(self.use_guidance)
+        if len(views) != want:
+            raise ValueError(f'MNSP expects {want} views per image (scales {self.scales}'
+                             f'{" + guidance" if self.use_guidance else ""}), got {len(views)}; '
+                             'see configs/pretrain/_base_/mnsp_pipeline.py')
+        pyramid, guide_view = views[:len(self.scales)], views[len(self.scales):]
+        for view, scale in zip(pyramid, self.scales):
+            if tuple(view.shape[-2:]) != scale:
+                raise ValueError(f'MNSP: a view of size {tuple(view.shape[-2:])} where the '
+                                 f'scales {self.scales} expect {scale}')
+        targets = self.target_generator.pyramid(pyramid, self.grids)
+        context, sizes = self.encode_coarse(pyramid[:-1])
+        guide = self.backbone.encode_image(guide_view[0]) if guide_view else None
+        losses = {}
+        if self.use_nsp:
+            losses['loss_nsp'] = self.nsp_weight * self.nsp_loss(context, sizes, targets)
+        if self.use_mim or self.use_mla:
+            out = self.backbone.forward_masked(pyramid[-1])
+        if self.use_mim:
+            ctx = context if guide is None else torch.cat([context, guide], 1)
+            pred = self.neck(out.tokens, out.ids_restore, ctx)
+            losses['loss_mim'] = self.mim_weight * self.head.loss(pred, targets[-1], out.mask)
+        if self.use_mla:
+            starts = torch.tensor([0] + sizes[:-1]).cumsum(0).tolist()
+            others = [context[:, s] for s in starts] + ([guide[:, 0]] if guide is not None else [])
+            full_cls = out.tokens[:, 0]
+            losses['loss_mla'] = self.mla_weight * torch.stack(
+                [F.mse_loss(c, full_cls) for c in others]).mean()
+        return losses
