@@ -199,3 +199,25 @@ def test_lmim_finetune_recipe_uses_layer_decay():
     assert lrs[id(layers[0].attn.qkv.weight)] == pytest.approx(base * 0.75**4)
     assert lrs[id(model.backbone.patch_embed.projection.weight)] == pytest.approx(base * 0.75**5)
     assert model.decoder.max_seq_len == 25
+
+
+def test_mnsp_checkpoint_initialises_the_recogniser(tmp_path, mae_ckpt):
+    """Only backbone.* of an MNSP checkpoint is used (scale embeddings, decoders, teacher not)."""
+    from conftest import build_pretrain_model
+    cfg = load_config('configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py')
+    cfg.model.target_generator.checkpoint = str(mae_ckpt)
+    mnsp = build_pretrain_model(cfg.model)
+    torch.save({'state_dict': mnsp.state_dict()}, tmp_path / 'mnsp.pth')
+    for config in ('configs/finetune/mnsp-s_union14m-l.py',
+                   'configs/finetune/mnsp-s_union14m-l_maerec-recipe.py'):
+        ft = load_config(config)
+        ft.model.backbone.update(pretrained=str(tmp_path / 'mnsp.pth'),
+                                 arch=dict(embed_dims=96, num_layers=4, num_heads=3,
+                                           feedforward_channels=384))
+        ft.model.decoder.update(n_layers=1, d_embedding=96, d_model=96, n_head=4, d_k=24,
+                                d_v=24, d_inner=384)
+        rec = build(ft.model, 'mmocr')
+        got = rec.backbone.state_dict()
+        want = {k[len('backbone.'):]: v for k, v in mnsp.state_dict().items()
+                if k.startswith('backbone.')}
+        assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
