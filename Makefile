@@ -3,8 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: env demo test clean-env
+.PHONY: env demo test bench clean-env
 
 env:
 	@VENV=$(VENV) bash tools/setup_env.sh
@@ -14,6 +15,9 @@ demo: env
 
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: env
+	$(PY) tools/benchmark.py $(BENCH_ARGS)
 
 clean-env:
 	rm -rf $(VENV)

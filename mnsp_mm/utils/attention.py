@@ -318,7 +318,8 @@ def load_backbone(cfg, checkpoint: Optional[str] = None, fmt: str = 'auto') -> n
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(backbone_config(cfg))
-    model.init_weights()
-    if checkpoint is not None:
+    if checkpoint is None:
+        model.init_weights()
+    else:
         model.load_state_dict(load_encoder_state_dict(checkpoint, fmt=fmt), strict=True)
     return model.eval()
