@@ -82,8 +82,8 @@ def find_annotation(data):
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
-        raise ValueError(f'{path} holds several annotations ({", ".join(c.name for c in candidates)}'
-                         '): pass one of them as --data')
+        names = ', '.join(c.name for c in candidates)
+        raise ValueError(f'{path} holds several annotations ({names}): pass one as --data')
     return None
 
 
