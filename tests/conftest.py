@@ -34,3 +34,24 @@ def pool(tmp_path_factory):
     root = tmp_path_factory.mktemp('pool')
     synth.render_dataset(root, 32, 0, fmt=('lmdb', ), labeled=False, name='u')
     return root
+
+
+def synthetic_batch(seed: int, num: int = 8) -> torch.Tensor:
+    """(num, 3, 32, 128) rendered crops, normalised to [-1, 1] as the pretraining pipeline."""
+    imgs = [torch.from_numpy(synth.render_sample((seed, i)).image).permute(2, 0, 1)
+            for i in range(num)]
+    return torch.stack(imgs).float() / 127.5 - 1
+
+
+def loss_drop(model, inputs, steps: int = 40, lr: float = 1e-3):
+    """Train ``model`` on one fixed batch; mean loss of the first 5 and the last 5 steps."""
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    history = []
+    for _ in range(steps):
+        loss = sum(model.loss(inputs, []).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    return sum(history[:5]) / 5, sum(history[-5:]) / 5

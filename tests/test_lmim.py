@@ -5,12 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_pretrain_model
+from conftest import build_pretrain_model, loss_drop, synthetic_batch
 
 from tiny_configs import run_one_iteration
 
 from mnsp_mm.apis import load_config
-from mnsp_mm.datasets import synth
 from mnsp_mm.models import FrozenTeacher, GuidedDecoder, random_masking
 from mnsp_mm.utils.convert import textvit_to_timm
 
@@ -98,20 +97,8 @@ def test_switches_remove_their_terms(mae_ckpt):
 
 def test_loss_falls_on_a_fixed_batch(mae_ckpt):
     torch.manual_seed(0)
-    model = tiny_lmim(mae_ckpt)
-    model.train()
-    imgs = torch.stack([torch.from_numpy(synth.render_sample((3, i)).image).permute(2, 0, 1)
-                        for i in range(8)]).float() / 127.5 - 1
-    views = [imgs, imgs.flip(-1)]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
-    history = []
-    for _ in range(40):
-        loss = sum(model.loss(views, []).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
-    first, last = sum(history[:5]) / 5, sum(history[-5:]) / 5
+    imgs = synthetic_batch(3)
+    first, last = loss_drop(tiny_lmim(mae_ckpt), [imgs, imgs.flip(-1)])
     assert last < 0.7 * first, (first, last)
 
 

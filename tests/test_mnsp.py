@@ -5,13 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_pretrain_model
+from conftest import build_pretrain_model, loss_drop, synthetic_batch
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import TRANSFORMS
 from tiny_configs import run_one_iteration
 
 from mnsp_mm.apis import load_config
-from mnsp_mm.datasets import synth
 from mnsp_mm.models import block_causal_mask
 from mnsp_mm.models.heads import patchify
 
@@ -141,20 +140,9 @@ def test_guidance_view_joins_mim_context_and_alignment(mae_ckpt):
 
 def test_full_loss_falls_on_a_fixed_batch(mae_ckpt):
     torch.manual_seed(0)
-    model = tiny_mnsp(mae_ckpt)
-    model.train()
-    imgs = torch.stack([torch.from_numpy(synth.render_sample((4, i)).image).permute(2, 0, 1)
-                        for i in range(8)]).float() / 127.5 - 1
+    imgs = synthetic_batch(4)
     views = [F.interpolate(imgs, size=s, mode='area') for s in ((8, 32), (16, 64))] + [imgs]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
-    history = []
-    for _ in range(40):
-        loss = sum(model.loss(views, []).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
-    first, last = sum(history[:5]) / 5, sum(history[-5:]) / 5
+    first, last = loss_drop(tiny_mnsp(mae_ckpt), views)
     assert last < 0.6 * first, (first, last)
 
 

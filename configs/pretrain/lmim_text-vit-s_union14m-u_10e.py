@@ -8,18 +8,8 @@ _base_ = [
     '_base_/default_runtime.py',
     '_base_/lmim_text-vit-s.py',
     '_base_/lmim_pipeline.py',
-    '_base_/adamw_warmup_cosine.py',
+    '_base_/adamw_lmim_10e.py',
     '_base_/union14m-u.py',
 ]
-max_epochs = 10
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=_base_.train_pipeline))
-optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=dict(lr=3e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0., by_epoch=True, begin=1,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=512)
 default_hooks = dict(logger=dict(interval=100))

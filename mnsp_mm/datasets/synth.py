@@ -812,14 +812,16 @@ def iter_samples(num: int, seed: int, cfg: Optional[SynthConfig] = None,
     """Yield samples ``render_sample((seed, i), cfg)`` for ``i = 0 .. num - 1``, in order.
 
     Args:
-        workers: processes to render in; the output does not depend on it. Workers are
-            forked (cheap start, no re-import).
+        workers: processes to render in; the output does not depend on it. Workers come
+            from a fork server (forking a parent that already runs torch/BLAS/OpenCV
+            threads can deadlock its children); it imports this module once.
     """
     job = functools.partial(_render_index, seed=seed, cfg=cfg or SynthConfig())
     if workers <= 1:
         yield from map(job, range(num))
         return
-    context = multiprocessing.get_context('fork')
+    context = multiprocessing.get_context('forkserver')
+    context.set_forkserver_preload([__name__])
     with context.Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
         yield from pool.imap(job, range(num), chunksize=16)
 
