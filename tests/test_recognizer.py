@@ -221,3 +221,33 @@ def test_mnsp_checkpoint_initialises_the_recogniser(tmp_path, mae_ckpt):
         want = {k[len('backbone.'):]: v for k, v in mnsp.state_dict().items()
                 if k.startswith('backbone.')}
         assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+
+
+@pytest.mark.parametrize('valid_ratios', [(1.0, 1.0, 1.0), (1.0, 0.5, 0.25)])
+def test_cached_decoding_gives_the_same_predictions(valid_ratios):
+    from mnsp_mm.models import MAERecDecoder
+    cfg = load_config(TINY_FT)
+    dec_cfg = dict(cfg.model.decoder)
+    dec_cfg.pop('type')
+    torch.manual_seed(0)
+    cached = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=False).eval()
+    for p in cached.parameters():  # larger weights: varied, long predictions
+        p.data.normal_(0, 0.3)
+    full = MAERecDecoder(**dec_cfg, cache_kv=False).eval()
+    full.load_state_dict(cached.state_dict())
+    exiting = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=True).eval()
+    exiting.load_state_dict(cached.state_dict())
+    feat = torch.randn(3, 257, 96)
+    data = [TextRecogDataSample(metainfo=dict(valid_ratio=r)) for r in valid_ratios]
+    with torch.no_grad():
+        ref = full.forward_test(feat, None, data)
+        got = cached.forward_test(feat, None, data)
+        early = exiting.forward_test(feat, None, data)
+    assert got.shape == ref.shape == (3, 25, cached.dictionary.num_classes)
+    assert torch.equal(got.argmax(-1), ref.argmax(-1))
+    assert torch.allclose(got, ref, atol=1e-5)
+    texts = [full.postprocessor(ref, [d.clone() for d in data])[i].pred_text.item
+             for i in range(3)]
+    early_texts = [exiting.postprocessor(early, [d.clone() for d in data])[i].pred_text.item
+                   for i in range(3)]
+    assert texts == early_texts and any(texts)

@@ -116,9 +116,11 @@ def test_env_check_names_each_problem_in_one_line(monkeypatch):
 def test_benchmark_runs_at_tiny_size(tmp_path):
     out = tmp_path / 'bench.json'
     run('tools/benchmark.py', '--tiny', '--steps', '1', '--warmup', '0', '--batch', '2',
+        '--decode-batch', '4',
         '--out', out)
     result = json.loads(out.read_text())
     assert set(result['results']) == {'mae', 'lmim', 'mnsp'}
     assert all(r['step_s'] > 0 and r['peak_mb'] > 0 for r in result['results'].values())
+    assert result['decoding']['same_predictions'] and result['decoding']['speedup'] > 0
     table = out.with_suffix('.md').read_text()
-    assert '| mnsp |' in table and 'x MAE' in table
+    assert '| mnsp |' in table and 'x MAE' in table and '| cached |' in table

@@ -1,4 +1,4 @@
-"""Pretraining step cost of MAE, LMIM and MNSP side by side (same machine, same batch).
+"""Pretraining step cost of MAE, LMIM and MNSP side by side, and greedy-decoding speed.
 
     python tools/benchmark.py                            # paper-size ViT-S/4 at 32x128, batch 16
     python tools/benchmark.py --batch 64 --steps 10 --out work_dirs/bench.json
@@ -6,8 +6,10 @@
 
 Each algorithm runs in its own process (so its peak memory is its own): a training step is
 forward + backward + AdamW step on random images of the shape its pipeline produces. The
-teachers keep random weights (same compute as a trained one). Results go to a JSON file
-and a markdown table beside it, with the machine and versions.
+teachers keep random weights (same compute as a trained one). Decoding: the MAERec-S
+decoder's greedy decoding of ``max_seq_len`` steps over ViT-S tokens, MMOCR's full-prefix
+recomputation against our key/value cache (early exit off, so both run every step).
+Results go to a JSON file and a markdown table beside it, with the machine and versions.
 """
 import argparse
 import json
@@ -31,6 +33,8 @@ CONFIGS = {
         'mnsp': 'configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py',
     },
 }
+DECODER_CONFIGS = {'paper': 'configs/finetune/maerec-s_union14m-l.py',
+                   'tiny': 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'}
 
 
 def parse_args():
@@ -41,6 +45,8 @@ def parse_args():
     p.add_argument('--steps', type=int, default=5, help='timed steps')
     p.add_argument('--warmup', type=int, default=1, help='untimed steps first')
     p.add_argument('--tiny', action='store_true', help='the tiny CPU configs')
+    p.add_argument('--decode-batch', type=int, default=32, help='0 skips decoding')
+    p.add_argument('--decode-repeats', type=int, default=1, help='timed decoding runs')
     p.add_argument('--out', default='work_dirs/benchmark/pretrain_steps.json')
     p.add_argument('--worker', help=argparse.SUPPRESS)  # internal: run one algorithm
     return p.parse_args()
@@ -100,6 +106,36 @@ def run_worker(args) -> dict:
                 trainable_params_m=trainable / 1e6, step_times=times)
 
 
+def bench_decoding(config: str, batch: int, repeats: int) -> dict:
+    """Greedy decoding images/s: MMOCR's full recomputation vs the key/value cache."""
+    import torch
+    from mmocr.structures import TextRecogDataSample
+
+    from mnsp_mm.apis import load_config
+    from mnsp_mm.models import MAERecDecoder
+    dec_cfg = dict(load_config(config).model.decoder)
+    dec_cfg.pop('type')
+    torch.manual_seed(0)
+    decoders = {name: MAERecDecoder(**dec_cfg, cache_kv=cache, early_exit=False).eval()
+                for name, cache in (('full', False), ('cached', True))}
+    decoders['cached'].load_state_dict(decoders['full'].state_dict())
+    feat = torch.randn(batch, 257, dec_cfg['d_model'])
+    data = [TextRecogDataSample(metainfo=dict(valid_ratio=1.0)) for _ in range(batch)]
+    out = dict(batch=batch, max_seq_len=dec_cfg['max_seq_len'])
+    preds = {}
+    with torch.no_grad():
+        for name, decoder in decoders.items():
+            decoder.forward_test(feat[:2], None, data[:2])  # warm-up
+            start = time.perf_counter()
+            for _ in range(repeats):
+                preds[name] = decoder.forward_test(feat, None, data).argmax(-1)
+            latency = (time.perf_counter() - start) / repeats
+            out[name] = dict(latency_s=latency, images_per_s=batch / latency)
+    out['speedup'] = out['full']['latency_s'] / out['cached']['latency_s']
+    out['same_predictions'] = bool(torch.equal(preds['full'], preds['cached']))
+    return out
+
+
 def machine() -> dict:
     import torch
     return dict(python=platform.python_version(), torch=torch.__version__,
@@ -121,6 +157,15 @@ def to_markdown(result: dict) -> str:
         ratio = f"{r['step_s'] / base:.2f}" if base else '-'
         lines.append(f"| {name} | {r['step_s']:.3f} | {r['images_per_s']:.1f} | "
                      f"{r['peak_mb']:.0f} | {r['trainable_params_m']:.1f} | {ratio} |")
+    dec = result.get('decoding')
+    if dec:
+        lines += ['', f"Greedy decoding, batch {dec['batch']}, {dec['max_seq_len']} steps "
+                  f"(same predictions: {dec['same_predictions']})", '',
+                  '| decoder | latency / batch (s) | images / s |', '|---|---:|---:|']
+        for name in ('full', 'cached'):
+            lines.append(f"| {name} | {dec[name]['latency_s']:.3f} | "
+                         f"{dec[name]['images_per_s']:.1f} |")
+        lines.append(f"\ncached / full speed-up: {dec['speedup']:.2f}x")
     return '\n'.join(lines) + '\n'
 
 
@@ -141,6 +186,10 @@ def main():
         print(f"{algo}: {results[algo]['step_s']:.3f} s/step, "
               f"{results[algo]['images_per_s']:.1f} images/s", flush=True)
     result = dict(size=size, batch=args.batch, machine=machine(), results=results)
+    if args.decode_batch:
+        result['decoding'] = bench_decoding(DECODER_CONFIGS[size], args.decode_batch,
+                                            args.decode_repeats)
+        print(f"decoding: {result['decoding']['speedup']:.2f}x with the cache", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
