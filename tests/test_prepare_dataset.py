@@ -22,7 +22,6 @@ from pathlib import Path
 import cv2
 import lmdb
 import numpy as np
-import pytest
 from mmengine import Config
 
 ROOT = Path(__file__).resolve().parents[1]

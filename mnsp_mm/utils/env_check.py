@@ -32,7 +32,6 @@ def problems() -> List[str]:
     except ImportError as err:
         return out + [f'torch does not import ({err}); run `make env`']
     try:
-        import torchvision
         from torchvision.ops import nms
         nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
     except Exception as err:  # mismatched pairs fail with "operator torchvision::nms does not exist"
