@@ -135,3 +135,12 @@ def test_official_lmim_checkpoint_converts(tmp_path):
     t = build_pretrain_model(dict(type='FrozenTeacher', checkpoint=str(tmp_path / 'lmim.pth'),
                    checkpoint_format='lmim_teacher', backbone=dict(type='TextViT', arch=TINY)))
     assert torch.equal(t.backbone.cls_token, teacher.cls_token)
+
+
+def test_mismatched_target_and_decoder_widths_fail_before_training(mae_ckpt):
+    cfg = load_config(TINY_LMIM)
+    cfg.model.pop('target_generator')
+    cfg.model.target_generator = dict(type='PixelTarget', patch_size=4)
+    with pytest.raises(ValueError, match=r'model.neck.out_dims=96, but the targets of '
+                                         r'PixelTarget have 48 channels'):
+        build_pretrain_model(cfg.model)

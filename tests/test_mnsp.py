@@ -168,3 +168,11 @@ def test_every_mnsp_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
     runner = run_one_iteration(config, mae_ckpt, pool, tmp_path)
     assert runner.iter == 1
     assert runner.message_hub.get_scalar('train/loss').current() > 0
+
+
+def test_mismatched_nsp_width_fails_before_training(mae_ckpt):
+    cfg = load_config(TINY_MNSP)
+    cfg.model.target_generator.checkpoint = str(mae_ckpt)
+    cfg.model.nsp_neck.out_dims = 48
+    with pytest.raises(ValueError, match=r'model.nsp_neck.out_dims=48.*FrozenTeacher have 96'):
+        build_pretrain_model(cfg.model)

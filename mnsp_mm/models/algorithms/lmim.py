@@ -14,6 +14,16 @@ def split_views(inputs: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
     return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs, )
 
 
+def check_target_dims(target_generator, **necks) -> None:
+    """Fail before any training when a decoder predicts a width the target does not have."""
+    for name, neck in necks.items():
+        if neck is not None and neck.pred.out_features != target_generator.out_dims:
+            raise ValueError(
+                f'model.{name}.out_dims={neck.pred.out_features}, but the targets of '
+                f'{type(target_generator).__name__} have {target_generator.out_dims} channels; '
+                f'set model.{name}.out_dims={target_generator.out_dims}')
+
+
 @register_model()
 class LMIM(BaseSelfSupervisor):
     """One student encoder, a masked view and a guidance view, a frozen teacher's targets.
@@ -46,6 +56,7 @@ class LMIM(BaseSelfSupervisor):
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.use_guidance, self.mim_weight, self.align_weight = \
             use_guidance, mim_weight, align_weight
+        check_target_dims(self.target_generator, neck=self.neck)
 
     def extract_feat(self, inputs):
         """Unmasked features of the masked view."""

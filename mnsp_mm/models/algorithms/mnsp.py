@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ...registry import register_model
 from ..utils.pos_embed import grid_of
-from .lmim import split_views
+from .lmim import check_target_dims, split_views
 
 
 def block_causal_mask(sizes: Sequence[int], device=None) -> Tensor:
@@ -96,6 +96,7 @@ class MNSP(BaseSelfSupervisor):
             raise ValueError(f'nsp_upsample must be nearest or bilinear, got {nsp_upsample!r}')
         self.nsp_upsample = nsp_upsample
         self.nsp_neck = MODELS.build(nsp_neck) if self.use_nsp else None
+        check_target_dims(self.target_generator, neck=self.neck, nsp_neck=self.nsp_neck)
         self.scale_embed = nn.Parameter(torch.zeros(len(self.scales) - 1, 1,
                                                     self.backbone.embed_dims))
         self._masks: Dict[Tuple[int, ...], Tensor] = {}

@@ -56,6 +56,11 @@ class FrozenTeacher(BaseModule):
             MMLogger.get_current_instance().info(f'FrozenTeacher: loaded {self.checkpoint}')
         self.requires_grad_(False)
 
+    @property
+    def out_dims(self) -> int:
+        """Channels of each target token."""
+        return self.backbone.embed_dims
+
     def train(self, mode: bool = True) -> 'FrozenTeacher':
         """Always in eval mode (no dropout / drop-path in the targets)."""
         return super().train(False)
@@ -99,16 +104,19 @@ class PixelTarget(BaseModule):
     Args:
         patch_size: int or ``(ph, pw)``.
         norm_pix: normalise each patch by its own mean and std.
+        in_channels: image channels (``out_dims = ph * pw * in_channels``).
 
     Shapes:
         forward(images (B, C, H, W)) -> (B, h*w, ph*pw*C).
     """
 
-    def __init__(self, patch_size: Union[int, Sequence[int]] = 4, norm_pix: bool = True):
+    def __init__(self, patch_size: Union[int, Sequence[int]] = 4, norm_pix: bool = True,
+                 in_channels: int = 3):
         super().__init__()
         self.patch_size = (patch_size, patch_size) if isinstance(patch_size, int) \
             else tuple(patch_size)
         self.norm_pix = norm_pix
+        self.out_dims = self.patch_size[0] * self.patch_size[1] * in_channels
 
     @torch.no_grad()
     def pyramid(self, views: Sequence[Tensor], grids: Sequence[Tuple[int, int]]) -> List[Tensor]:
