@@ -98,6 +98,26 @@ def detect_format(model_sd: Dict[str, Tensor]) -> str:
                      f'{keys[:5]}')
 
 
+def _model_state(ckpt: Dict) -> Dict[str, Tensor]:
+    """The weights inside a loaded checkpoint: ``model`` (official), ``state_dict`` (mmengine)
+    or the dict itself (a bare state dict)."""
+    return ckpt.get('model', ckpt.get('state_dict', ckpt))
+
+
+def _official_encoder(model_sd: Dict[str, Tensor], fmt: str, source: str
+                      ) -> Tuple['OrderedDict[str, Tensor]', List[str], str]:
+    """The encoder of an official ``model`` state dict in :class:`TextViT` keys."""
+    if fmt == 'auto':
+        fmt = detect_format(model_sd)
+    if fmt not in OFFICIAL_PREFIXES:
+        raise ValueError(f'unknown checkpoint format {fmt!r}; choose from {sorted(OFFICIAL_PREFIXES)}')
+    ours, unused = timm_to_textvit(model_sd, OFFICIAL_PREFIXES[fmt])
+    if 'cls_token' not in ours or not any(k.startswith('layers.') for k in ours):
+        raise ValueError(f'{source}: no encoder weights under prefix {OFFICIAL_PREFIXES[fmt]!r} '
+                         f'(format {fmt})')
+    return ours, unused, fmt
+
+
 def load_official_encoder(path: Union[str, Path], fmt: str = 'auto'
                           ) -> Tuple['OrderedDict[str, Tensor]', List[str], str]:
     """Read an official checkpoint file and return its encoder in :class:`TextViT` keys.
@@ -107,19 +127,10 @@ def load_official_encoder(path: Union[str, Path], fmt: str = 'auto'
         fmt: one of ``OFFICIAL_PREFIXES`` or ``'auto'``.
 
     Returns:
-        ``(encoder_state_dict, unused_keys, fmt)``.
+        ``(encoder_state_dict, unused_keys, fmt)``: ``unused_keys`` are the non-encoder keys
+        under the format's prefix (MAE decoder, ``mask_token``, heads).
     """
-    ckpt = load_checkpoint_file(path)
-    model_sd = ckpt.get('model', ckpt.get('state_dict', ckpt))
-    if fmt == 'auto':
-        fmt = detect_format(model_sd)
-    if fmt not in OFFICIAL_PREFIXES:
-        raise ValueError(f'unknown checkpoint format {fmt!r}; choose from {sorted(OFFICIAL_PREFIXES)}')
-    ours, unused = timm_to_textvit(model_sd, OFFICIAL_PREFIXES[fmt])
-    if 'cls_token' not in ours or not any(k.startswith('layers.') for k in ours):
-        raise ValueError(f'{path}: no encoder weights under prefix {OFFICIAL_PREFIXES[fmt]!r} '
-                         f'(format {fmt})')
-    return ours, unused, fmt
+    return _official_encoder(_model_state(load_checkpoint_file(path)), fmt, str(path))
 
 
 def convert_official_checkpoint(path: Union[str, Path], fmt: str = 'auto',
@@ -134,13 +145,11 @@ def convert_official_checkpoint(path: Union[str, Path], fmt: str = 'auto',
     Returns:
         ``(state_dict, left_out_keys, fmt)``.
     """
-    enc, unused, fmt = load_official_encoder(path, fmt)
+    model_sd = _model_state(load_checkpoint_file(path))
+    enc, unused, fmt = _official_encoder(model_sd, fmt, str(path))
     out = OrderedDict((prefix + k, v) for k, v in enc.items())
     if fmt == 'maerec':
-        ckpt = load_checkpoint_file(path)
-        model_sd = ckpt.get('model', ckpt.get('state_dict', ckpt))
         out.update((k, v) for k, v in model_sd.items() if k.startswith('decoder.'))
-        unused = [k for k in unused if not k.startswith('decoder.')]
     return out, unused, fmt
 
 
@@ -150,10 +159,9 @@ def load_encoder_state_dict(path: Union[str, Path], prefix: str = 'backbone.',
 
     Reads our own checkpoints (keys under ``prefix``, e.g. a MAE pretraining run) and the
     official formats (MAE fork, MAERec recogniser, LMIM student/teacher; ``fmt`` as in
-    :func:`load_official_encoder`).
+    :func:`load_official_encoder`). The file is read once.
     """
-    ckpt = load_checkpoint_file(path)
-    sd = ckpt.get('state_dict', ckpt.get('model', ckpt))
+    sd = _model_state(load_checkpoint_file(path))
     if fmt == 'auto' and any(k.startswith(prefix + 'layers.') for k in sd):
         return OrderedDict((k[len(prefix):], v) for k, v in sd.items() if k.startswith(prefix))
-    return load_official_encoder(path, fmt)[0]
+    return _official_encoder(sd, fmt, str(path))[0]
