@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..models.utils.pos_embed import grid_of
+
 Scale = Tuple[int, int]
 
 # Load transforms whose ``channel_order`` decides what the data preprocessor receives, with
@@ -80,11 +82,8 @@ def cls_attention(model: nn.Module,
     """
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f'images must be (B, 3, H, W), got {tuple(images.shape)}')
-    ph, pw = model.patch_size
     scales = [(int(s[0]), int(s[1])) for s in scales]
-    for s in scales:
-        if s[0] % ph or s[1] % pw or min(s) <= 0:
-            raise ValueError(f'scale {s[0]}x{s[1]} is not divisible by the patch size {ph}x{pw}')
+    grids = {s: grid_of(s, model.patch_size) for s in scales}  # checks divisibility
     was_training = model.training
     model.eval()
     try:
@@ -97,7 +96,7 @@ def cls_attention(model: nn.Module,
                                  f'{len(weights)} layers')
             cls_row = weights[layer][:, :, 0, 1:].mean(dim=1)  # (B, h*w)
             cls_row = cls_row / cls_row.sum(dim=1, keepdim=True).clamp_min(1e-12)
-            out[size] = cls_row.reshape(x.shape[0], size[0] // ph, size[1] // pw)
+            out[size] = cls_row.reshape(x.shape[0], *grids[size])
         return out
     finally:
         model.train(was_training)
@@ -306,16 +305,12 @@ def load_backbone(cfg, checkpoint: Optional[str] = None, fmt: str = 'auto') -> n
     Raises:
         FileNotFoundError: the checkpoint does not exist.
     """
-    import os.path as osp
-
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
 
     import mnsp_mm  # noqa: F401  (registers TextViT)
     from mnsp_mm.utils.convert import load_encoder_state_dict
 
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(backbone_config(cfg))
     if checkpoint is None:

@@ -61,6 +61,6 @@ def sincos_2d(grid: Sequence[int],
 def grid_of(img_hw: Sequence[int], patch_hw: Sequence[int]) -> Tuple[int, int]:
     """Token grid of an image, with a clear error when the size does not divide."""
     (h, w), (ph, pw) = img_hw, patch_hw
-    if h % ph or w % pw:
+    if h <= 0 or w <= 0 or h % ph or w % pw:
         raise ValueError(f'image size {h}x{w} is not divisible by the patch size {ph}x{pw}')
     return h // ph, w // pw
