@@ -18,6 +18,14 @@ def build_pretrain_model(cfg_model):
     return model
 
 
+def tiny_model(config: str, teacher_ckpt, **overrides):
+    """A tiny LMIM/MNSP config's model with the fixture teacher; ``overrides`` merge into it."""
+    cfg = load_config(config)
+    cfg.model.target_generator.checkpoint = str(teacher_ckpt)
+    cfg.model.update(overrides)
+    return build_pretrain_model(cfg.model)
+
+
 @pytest.fixture(scope='session')
 def mae_ckpt(tmp_path_factory):
     """A tiny MAE pretraining checkpoint (the teacher), in our mmengine layout."""

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_pretrain_model, loss_drop, synthetic_batch
+from conftest import build_pretrain_model, loss_drop, synthetic_batch, tiny_model
 
 from tiny_configs import run_one_iteration
 
@@ -19,10 +19,7 @@ TINY = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 
 
 def tiny_lmim(mae_ckpt, **overrides):
-    cfg = load_config(TINY_LMIM)
-    cfg.model.target_generator.checkpoint = str(mae_ckpt)
-    cfg.model.update(overrides)
-    return build_pretrain_model(cfg.model)
+    return tiny_model(TINY_LMIM, mae_ckpt, **overrides)
 
 
 def test_guided_decoder_shapes_and_order():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_pretrain_model, loss_drop, synthetic_batch
+from conftest import loss_drop, synthetic_batch, tiny_model
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import TRANSFORMS
 from tiny_configs import run_one_iteration
@@ -19,10 +19,7 @@ TINY_MNSP = 'configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py'
 
 
 def tiny_mnsp(mae_ckpt, **overrides):
-    cfg = load_config(TINY_MNSP)
-    cfg.model.target_generator.checkpoint = str(mae_ckpt)
-    cfg.model.update(overrides)
-    return build_pretrain_model(cfg.model)
+    return tiny_model(TINY_MNSP, mae_ckpt, **overrides)
 
 
 def pyramid(batch=2, seed=0, scales=((8, 32), (16, 64), (32, 128))):
@@ -171,8 +168,5 @@ def test_every_mnsp_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
 
 
 def test_mismatched_nsp_width_fails_before_training(mae_ckpt):
-    cfg = load_config(TINY_MNSP)
-    cfg.model.target_generator.checkpoint = str(mae_ckpt)
-    cfg.model.nsp_neck.out_dims = 48
     with pytest.raises(ValueError, match=r'model.nsp_neck.out_dims=48.*FrozenTeacher have 96'):
-        build_pretrain_model(cfg.model)
+        tiny_mnsp(mae_ckpt, nsp_neck=dict(out_dims=48))

@@ -203,10 +203,8 @@ def test_lmim_finetune_recipe_uses_layer_decay():
 
 def test_mnsp_checkpoint_initialises_the_recogniser(tmp_path, mae_ckpt):
     """Only backbone.* of an MNSP checkpoint is used (scale embeddings, decoders, teacher not)."""
-    from conftest import build_pretrain_model
-    cfg = load_config('configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py')
-    cfg.model.target_generator.checkpoint = str(mae_ckpt)
-    mnsp = build_pretrain_model(cfg.model)
+    from conftest import tiny_model
+    mnsp = tiny_model('configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py', mae_ckpt)
     torch.save({'state_dict': mnsp.state_dict()}, tmp_path / 'mnsp.pth')
     for config in ('configs/finetune/mnsp-s_union14m-l.py',
                    'configs/finetune/mnsp-s_union14m-l_maerec-recipe.py'):

@@ -36,6 +36,7 @@ warnings.filterwarnings('ignore', message=r'`estimate` is deprecated', category=
 
 _COMMON = dict(
     border_mode='edge',  # 'edge' (replicate border pixels) or 'constant' (black)
+    solarize_threshold=(64, 192),
 )
 
 #: The presets: the single place where every parameter's default lives. An op whose
@@ -54,7 +55,6 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         piecewise_scale=None,
         perspective_scale=(0.01, 0.02),
         solarize_p=None,
-        solarize_threshold=(64, 192),
         gray_alpha=(0.0, 0.5),
         color_jitter=(0.2, 0.2, 0.1, 0.05),
         color_jitter_p=0.5,
@@ -73,7 +73,6 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         piecewise_scale=(0.02, 0.03),
         perspective_scale=(0.02, 0.05),
         solarize_p=0.5,
-        solarize_threshold=(64, 192),
         gray_alpha=(0.0, 1.0),
         color_jitter=(0.4, 0.4, 0.2, 0.1),
         color_jitter_p=0.8,
@@ -92,7 +91,6 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         piecewise_scale=(0.03, 0.05),
         perspective_scale=(0.04, 0.08),
         solarize_p=1.0,
-        solarize_threshold=(64, 192),
         gray_alpha=(0.5, 1.0),
         color_jitter=(0.6, 0.6, 0.4, 0.2),
         color_jitter_p=0.9,
