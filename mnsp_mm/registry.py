@@ -37,3 +37,21 @@ def register_dataset(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type
 def register_transform(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type], type]:
     """Class decorator: register a data transform in the ``TRANSFORMS`` registry of each scope."""
     return _register('TRANSFORMS', scopes)
+
+
+def register_hook(scopes: Sequence[str] = ('mmpretrain', 'mmocr')) -> Callable[[type], type]:
+    """Class decorator: register a runner hook in the ``HOOKS`` registry of each scope."""
+    return _register('HOOKS', scopes)
+
+
+def register_function(name: str) -> Callable[[Callable], Callable]:
+    """Decorator: register a function (e.g. a ``collate_fn``) in mmengine's root ``FUNCTIONS``.
+
+    The runner looks ``collate_fn`` types up in the root registry, which every scope's
+    ``FUNCTIONS`` registry also falls back to, so one registration serves all scopes.
+    """
+    def wrap(fn: Callable) -> Callable:
+        from mmengine.registry import FUNCTIONS
+        FUNCTIONS.register_module(name=name, module=fn, force=True)
+        return fn
+    return wrap

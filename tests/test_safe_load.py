@@ -108,3 +108,76 @@ def test_real_runner_checkpoint_resumes(tmp_path):
     r = runner(True)
     r.train()
     assert r.iter == 4
+
+
+# ------------------------------------------- issue #8 item 3: every loading path refuses code
+class _Exploit:
+    """Unpickling it would create ``marker`` (a stand-in for arbitrary code execution)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.fixture
+def exploit(tmp_path, monkeypatch):
+    """A checkpoint that runs code when unpickled, with torch's safe default switched off."""
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'x': torch.zeros(1)}, 'meta': _Exploit(marker)}, path)
+    # Without an explicit weights_only=True, torch would now execute the pickle.
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    yield path
+    assert not marker.exists(), 'code from the checkpoint was executed'
+
+
+def test_mmengine_paths_resume_load_from_init_cfg_are_weights_only(exploit, tmp_path):
+    from mmengine.runner.checkpoint import load_checkpoint
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        _load_checkpoint(str(exploit))  # Runner.resume / Runner.load_checkpoint (load_from)
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        load_checkpoint(torch.nn.Linear(1, 1), str(exploit))  # init_cfg=Pretrained
+
+
+def test_runner_resume_refuses_code(exploit, tmp_path):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return dict(loss=(self.w * 0).sum())
+
+    runner = Runner(model=Toy(), work_dir=str(tmp_path / 'w'), default_scope='mmengine',
+                    train_dataloader=dict(dataset=[dict(inputs=torch.ones(1))] * 2,
+                                          batch_size=1, sampler=dict(type='DefaultSampler'),
+                                          collate_fn=dict(type='pseudo_collate')),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                    train_cfg=dict(by_epoch=False, max_iters=1), resume=True,
+                    load_from=str(exploit))
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        runner.train()
+
+
+def test_backbone_teacher_and_converter_refuse_code(exploit):
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+
+    from mnsp_mm.utils.convert import convert_official_checkpoint, load_official_encoder
+    arch = dict(embed_dims=96, num_layers=1, num_heads=3, feedforward_channels=96)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        vit = MODELS.build(dict(type='TextViT', arch=arch, pretrained=str(exploit)))
+        with pytest.raises(RuntimeError, match='refusing to load'):
+            vit.init_weights()
+        with pytest.raises(RuntimeError, match='refusing to load'):
+            MODELS.build(dict(type='FrozenTeacher', backbone=dict(type='TextViT', arch=arch),
+                              checkpoint=str(exploit)))
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        load_official_encoder(exploit)
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        convert_official_checkpoint(exploit)

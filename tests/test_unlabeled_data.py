@@ -333,7 +333,7 @@ def test_lmdb_env_cached_per_process(tmp_path, monkeypatch):
     env = tf_mod.get_lmdb_env(lm)
     assert tf_mod.get_lmdb_env(lm) is env
     pid = os.getpid()
-    tf_mod._count_skip('missing')
+    tf_mod.count_skip('missing')
     monkeypatch.setattr(tf_mod.os, 'getpid', lambda: pid + 100000)  # "a forked worker"
     env2 = tf_mod.get_lmdb_env(lm)
     assert env2 is not env

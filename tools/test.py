@@ -29,7 +29,7 @@ def main():
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, loaders=('test', ))
     metrics = runner.test()
     if runner.rank == 0:
         out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')

@@ -1,13 +1,17 @@
 """Datasets and transforms for pretraining on unlabeled text images.
 
 Importing this package registers ``UnlabeledTextDataset``, ``LoadTextImage`` and
-``TextGuidanceAug`` in the mmpretrain and mmocr registries.
+``TextGuidanceAug`` in the mmpretrain and mmocr registries, and the fine-tuning label
+check ``FilterTextLabel`` in the mmocr registry.
 """
 from .guidance import PRESETS, TextGuidanceAug
-from .transforms import SKIP_REASONS, LoadTextImage, TextImageLoadError, decode_text_image
+from .labels import FilterTextLabel, TextLabelError
+from .transforms import (SKIP_REASONS, LoadTextImage, TextImageLoadError, count_skip,
+                         decode_text_image, drain_skip_counts)
 from .unlabeled import IMG_EXTENSIONS, UnlabeledTextDataset, detect_source_kind
 
 __all__ = [
     'UnlabeledTextDataset', 'LoadTextImage', 'TextImageLoadError', 'decode_text_image',
-    'detect_source_kind', 'IMG_EXTENSIONS', 'SKIP_REASONS', 'TextGuidanceAug', 'PRESETS'
+    'detect_source_kind', 'IMG_EXTENSIONS', 'SKIP_REASONS', 'TextGuidanceAug', 'PRESETS',
+    'FilterTextLabel', 'TextLabelError', 'count_skip', 'drain_skip_counts'
 ]

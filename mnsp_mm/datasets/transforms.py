@@ -55,11 +55,41 @@ _SKIP_LOCK = threading.Lock()
 _SKIP_COUNTS: Dict[int, Counter] = {}
 
 
-def _count_skip(reason: str) -> Tuple[int, Dict[str, int]]:
+_SKIP_DRAINED: Dict[int, Counter] = {}
+
+
+def count_skip(reason: str) -> Tuple[int, Dict[str, int]]:
+    """Count one data problem of kind ``reason`` in the calling process.
+
+    Shared by every robust data transform (image loading here, labels in
+    :mod:`mnsp_mm.datasets.labels`), so one hook reports them all.
+
+    Returns:
+        ``(total, counts)`` of this process so far, for the transform's warning.
+    """
     with _SKIP_LOCK:
         counts = _SKIP_COUNTS.setdefault(os.getpid(), Counter())
         counts[reason] += 1
         return sum(counts.values()), dict(counts)
+
+
+
+def drain_skip_counts() -> Dict[str, int]:
+    """The counts of this process since the previous call (``{}`` when nothing happened).
+
+    Called by the collate wrapper of :mod:`mnsp_mm.engine.data_health` once per batch, in
+    the process that built the batch (a dataloader worker or the main process), so every
+    skip travels to the main process exactly once, inside the batch it affected.
+    """
+    pid = os.getpid()
+    with _SKIP_LOCK:
+        counts = _SKIP_COUNTS.get(pid)
+        if not counts:
+            return {}
+        drained = _SKIP_DRAINED.setdefault(pid, Counter())
+        delta = {k: v - drained[k] for k, v in counts.items() if v > drained[k]}
+        drained.update(delta)
+        return delta
 
 
 # ------------------------------------------------------------------ LMDB access
@@ -287,6 +317,7 @@ class LoadTextImage(BaseTransform):
         """Reset the skip counters of the calling process."""
         with _SKIP_LOCK:
             _SKIP_COUNTS.pop(os.getpid(), None)
+            _SKIP_DRAINED.pop(os.getpid(), None)
 
     # ------------------------------------------------------------- loading
     def _read_bytes(self, results: dict) -> Tuple[str, bytes]:
@@ -333,7 +364,7 @@ class LoadTextImage(BaseTransform):
         except _BadImage as bad:
             if self.fail_fast:
                 raise TextImageLoadError(where, bad.reason, bad.detail) from bad
-            total, counts = _count_skip(bad.reason)
+            total, counts = count_skip(bad.reason)
             print_log(f'LoadTextImage: skipped {where!r} ({bad.reason}: {bad.detail}); '
                       f'{total} skipped so far in process {os.getpid()}: {counts}',
                       logger='current', level=logging.WARNING)

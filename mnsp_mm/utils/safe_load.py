@@ -13,6 +13,7 @@ still refused. ``import mnsp_mm`` calls it once; :func:`load_checkpoint_file` is
 entry point our own code uses to read a checkpoint file.
 """
 import argparse
+import os
 import collections
 import pickle
 from pathlib import Path
@@ -60,14 +61,42 @@ _ALLOWED = False
 
 
 def allow_checkpoint_globals() -> None:
-    """Register :func:`checkpoint_safe_globals` with torch's ``weights_only`` unpickler (idempotent)."""
+    """Register :func:`checkpoint_safe_globals` with torch's ``weights_only`` unpickler and
+    route mmengine's checkpoint loading through :func:`load_checkpoint_file` (idempotent)."""
     global _ALLOWED
     if _ALLOWED:
         return
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch < 2.4 has no allow-list (and does not default to weights_only)
         add(checkpoint_safe_globals())
+    _install_mmengine_loaders()
     _ALLOWED = True
+
+
+def _load_local(filename: str, map_location=None) -> Dict[str, Any]:
+    """mmengine's local-file scheme, with an explicit ``weights_only=True``."""
+    return load_checkpoint_file(os.path.expanduser(filename), map_location or 'cpu')
+
+
+def _load_http(filename: str, map_location=None, model_dir=None, progress: bool = True):
+    """mmengine's ``http(s)://`` scheme: download to the torch hub cache, load weights only."""
+    return torch.hub.load_state_dict_from_url(filename, model_dir=model_dir,
+                                              map_location=map_location or 'cpu',
+                                              progress=progress, weights_only=True)
+
+
+def _install_mmengine_loaders() -> None:
+    """Make ``resume``, ``load_from`` and ``init_cfg=dict(type='Pretrained')`` weights-only.
+
+    They all read files through mmengine's ``CheckpointLoader``, whose local and http loaders
+    call ``torch.load`` without ``weights_only``: safe only while torch's default is True,
+    which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (or an older torch) turns off. Replacing the
+    two loaders makes every checkpoint we read go through the allow-list regardless.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_http,
+                                     force=True)
 
 
 def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu') -> Dict[str, Any]:

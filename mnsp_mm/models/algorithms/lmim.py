@@ -2,6 +2,7 @@
 from typing import Dict, List, Sequence, Tuple, Union
 
 import torch.nn.functional as F
+from torch import nn
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import Tensor
@@ -14,9 +15,21 @@ def split_views(inputs: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
     return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs, )
 
 
-def check_target_dims(target_generator, **necks) -> None:
-    """Fail before any training when a decoder predicts a width the target does not have."""
+def check_target_dims(target_generator, backbone=None, **necks) -> None:
+    """Fail before any training when a decoder's widths do not fit the student or the target.
+
+    Args:
+        target_generator: gives the target width (``out_dims``).
+        backbone: the student; when given, each decoder's input width must be its width.
+        **necks: decoders by config key (``neck=...``, ``nsp_neck=...``); ``None`` skipped.
+    """
     for name, neck in necks.items():
+        embed = getattr(neck, 'embed', None)
+        if backbone is not None and isinstance(embed, nn.Linear) and \
+                embed.in_features != backbone.embed_dims:
+            raise ValueError(
+                f'model.{name}.in_dims={embed.in_features}, but the student backbone is '
+                f'{backbone.embed_dims} wide; set model.{name}.in_dims={backbone.embed_dims}')
         if neck is not None and neck.pred.out_features != target_generator.out_dims:
             raise ValueError(
                 f'model.{name}.out_dims={neck.pred.out_features}, but the targets of '
@@ -56,7 +69,7 @@ class LMIM(BaseSelfSupervisor):
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.use_guidance, self.mim_weight, self.align_weight = \
             use_guidance, mim_weight, align_weight
-        check_target_dims(self.target_generator, neck=self.neck)
+        check_target_dims(self.target_generator, self.backbone, neck=self.neck)
 
     def extract_feat(self, inputs):
         """Unmasked features of the masked view."""

@@ -46,12 +46,34 @@ class FrozenTeacher(BaseModule):
         self.checkpoint, self.checkpoint_format = checkpoint, checkpoint_format
         self.random_init, self.norm_target = random_init, norm_target
         self.requires_grad_(False)
+        # Read (and check) the weights now, when the model is built, so a teacher config that
+        # does not match its checkpoint fails before any data is read; used in init_weights.
+        self._state = None if checkpoint is None else self._checked_state()
+
+    def _checked_state(self) -> dict:
+        """The checkpoint's encoder weights, or a ValueError naming the config key to fix."""
+        state = load_encoder_state_dict(self.checkpoint, fmt=self.checkpoint_format)
+        own = self.backbone.state_dict()
+        wrong = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state.items()
+                 if k in own and v.shape != own[k].shape]
+        missing = sorted(set(own) - set(state))
+        if wrong or missing:
+            width = state.get('cls_token', next(iter(state.values()))).shape[-1]
+            depth = len({k.split('.')[1] for k in state if k.startswith('layers.')})
+            what = (f'{wrong[0][0]} is {wrong[0][1]} in the checkpoint but {wrong[0][2]} in '
+                    f'the model' if wrong else f'missing keys {missing[:3]}')
+            raise ValueError(
+                f'model.target_generator.backbone.arch={self.backbone.arch_settings} does not '
+                f'match model.target_generator.checkpoint={self.checkpoint!r} ({what}; the '
+                f'checkpoint holds a {depth}-layer, {width}-wide encoder)')
+        return state
 
     def init_weights(self) -> None:
         """Random init (ablation) or the checkpoint; loaded strictly, after any init."""
         self.backbone.init_weights()
         if self.checkpoint is not None:
-            state = load_encoder_state_dict(self.checkpoint, fmt=self.checkpoint_format)
+            state = self._state if self._state is not None else self._checked_state()
+            self._state = None  # the weights now live in the module
             self.backbone.load_state_dict(state, strict=True)
             MMLogger.get_current_instance().info(f'FrozenTeacher: loaded {self.checkpoint}')
         self.requires_grad_(False)

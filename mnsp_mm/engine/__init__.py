@@ -1,0 +1,18 @@
+"""Runner hooks that keep long runs healthy (registered in the mmpretrain and mmocr scopes).
+
+* :class:`DataHealthHook` -- counts of skipped/altered samples, summed over workers and ranks;
+* :class:`NonFiniteLossHook` -- a NaN/Inf loss stops the run before the optimizer step;
+* :class:`RNGStateHook` -- RNG states in checkpoints, so ``--resume`` repeats the original run.
+
+Both default runtimes (``configs/*/_base_/default_runtime.py``) list them in ``custom_hooks``.
+"""
+from .data_health import (ALL_REASONS, COLLATE_NAME, SKIP_KEY, DataHealthHook,
+                          counting_collate, wrap_collate)
+from .loss_guard import NonFiniteLossError, NonFiniteLossHook, non_finite_terms
+from .rng_state import RNGStateHook, get_rng_state, set_rng_state
+
+__all__ = [
+    'DataHealthHook', 'counting_collate', 'wrap_collate', 'SKIP_KEY', 'ALL_REASONS',
+    'COLLATE_NAME', 'NonFiniteLossHook', 'NonFiniteLossError', 'non_finite_terms',
+    'RNGStateHook', 'get_rng_state', 'set_rng_state'
+]
