@@ -59,6 +59,11 @@ def test_sample_i_depends_only_on_seed_and_index():
     assert _same(serial[4], synth.render_sample((3, 4), cfg))
     parallel = list(synth.iter_samples(6, 3, cfg, workers=2))
     assert all(_same(a, b) for a, b in zip(serial, parallel)) and len(parallel) == 6
+    with synth.render_pool(2) as pool:  # one pool shared by several data sets
+        shared = list(synth.iter_samples(6, 3, cfg, pool=pool))
+        other = list(synth.iter_samples(2, 4, cfg, pool=pool))
+    assert all(_same(a, b) for a, b in zip(serial, shared)) and len(shared) == 6
+    assert _same(other[1], synth.render_sample((4, 1), cfg))
 
 
 @pytest.mark.parametrize('height,width', [(32, 128), (48, 160)])

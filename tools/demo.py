@@ -1,117 +1,347 @@
-"""`make demo`: self-supervised pretraining for text recognition on the built-in synthetic data.
+"""`make demo`: the whole study on the built-in synthetic data, on a CPU, in minutes.
 
-Current scope (honest): a CPU smoke of the pretraining half of the study. It renders an
-unlabeled pool of synthetic text crops, pretrains the tiny MAE (the MAERec baseline recipe at
-CPU size, the same code as the paper config) and reports the loss curve and the checkpoint.
-Fine-tuning, LMIM / MNSP and the benchmark table join this script as they land.
+Does self-supervised pretraining help text recognition when labels are few? The demo renders
+its own data, pretrains MAE (the MAERec baseline), LMIM and MNSP, fine-tunes a recogniser from
+scratch and from each pretrained encoder with the same budget and seed, tests all four on
+seven held-out sets with MMOCR's metrics and writes ``report.md``.
 
-    python tools/demo.py                     # default profile
-    python tools/demo.py --quick             # smoke: fewer crops and iterations
-    python tools/demo.py --work-dir DIR      # where data, checkpoints and report.md go
+Stages (each one writes ``<work-dir>/<stage>/done.json``; a rerun skips finished stages and
+an interrupted training stage resumes from its last checkpoint):
 
-Rerunning skips stages whose outputs are complete.
+1. ``render``: an unlabeled pool (LMDB, for pretraining), a small labeled training set, and
+   seven test sets, one per benchmark-like category (regular, curved, rotated, perspective,
+   low_res, long_words, unusual_fonts), with glyph masks.
+2. ``pretrain_mae``, ``pretrain_lmim``, ``pretrain_mnsp``: the tiny CPU configs of the same
+   code as the paper configs (``configs/demo/*_pretrain.py``); MAE is LMIM's and MNSP's
+   frozen teacher.
+3. ``finetune_{scratch,mae,lmim,mnsp}``: ``configs/demo/finetune.py`` from each
+   initialisation, then the test on every test set.
+4. ``attention``: [cls] attention maps and the attention-on-text fraction of each encoder.
+5. ``report``: ``report.md``, ``results.png``, ``pretrain_losses.png``.
+
+    python tools/demo.py                      # default profile
+    python tools/demo.py --quick              # smoke profile (what `make test` runs)
+    python tools/demo.py --work-dir DIR --seed 1
+    python tools/demo.py --force finetune_mae # redo a stage (and what depends on it)
+
+Every stage's exact config is written to ``<work-dir>/configs/`` and ``report.md`` lists the
+``tools/render_synth.py`` / ``tools/train.py`` / ``tools/test.py`` commands that redo it.
 """
 import argparse
+import contextlib
+import dataclasses
+import io
 import json
-import os.path as osp
+import os
+import shutil
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: `python tools/demo.py`
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and budgets of one demo profile (crops, iterations, batch sizes)."""
+    pool: int              # unlabeled crops for pretraining
+    train: int             # labeled crops for fine-tuning (the low-label regime)
+    test: int              # crops per test set
+    max_len: int           # longest text in pool / train / tests
+    pretrain_batch: int
+    mae_iters: int
+    lmim_iters: int
+    mnsp_iters: int
+    finetune_batch: int
+    finetune_iters: int
+    attention_images: int  # crops drawn and measured per encoder
+
 
 PROFILES = {
-    'quick': dict(num_unlabeled=256, iters=10, batch=16),
-    'default': dict(num_unlabeled=2000, iters=60, batch=32),
+    'quick': Profile(pool=512, train=256, test=32, max_len=16, pretrain_batch=32,
+                     mae_iters=20, lmim_iters=6, mnsp_iters=6, finetune_batch=32,
+                     finetune_iters=20, attention_images=4),
+    'default': Profile(pool=10000, train=2000, test=300, max_len=16, pretrain_batch=64,
+                       mae_iters=1500, lmim_iters=400, mnsp_iters=400, finetune_batch=32,
+                       finetune_iters=1000, attention_images=16),
 }
-PRETRAIN_CONFIG = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+# Test-set name -> renderer preset (mnsp_mm.datasets.synth.PRESETS), in table order.
+TEST_SETS = {name: name for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
+                                     'long_words', 'unusual_fonts')}
+PRETRAIN = ('mae', 'lmim', 'mnsp')
+INITS = ('scratch', ) + PRETRAIN
+LABELS = {'scratch': 'scratch', 'mae': 'MAE (MAERec)', 'lmim': 'LMIM', 'mnsp': 'MNSP'}
+CONFIGS = {'mae': 'configs/demo/mae_pretrain.py', 'lmim': 'configs/demo/lmim_pretrain.py',
+           'mnsp': 'configs/demo/mnsp_pretrain.py', 'finetune': 'configs/demo/finetune.py'}
+ATTENTION_SCALES = ('8x32', '16x64', '32x128')
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description='mnsp_mm demo (CPU)')
-    p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--quick', action='store_true', help='smoke profile (about a minute)')
-    p.add_argument('--seed', type=int, default=0)
-    return p.parse_args()
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='mnsp_mm demo: pretraining for text recognition '
+                                'on built-in synthetic data (CPU)')
+    p.add_argument('--quick', action='store_true',
+                   help='smoke profile: tiny data and budgets (under 3 minutes)')
+    p.add_argument('--work-dir', help='data, checkpoints and report.md '
+                   '(default work_dirs/demo, or work_dirs/demo_quick with --quick)')
+    p.add_argument('--seed', type=int, default=0, help='data and training seed (0)')
+    p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
+                   help='rendering processes')
+    p.add_argument('--force', nargs='+', default=[], metavar='STAGE',
+                   help='redo these stages (and the ones after them that use their output)')
+    p.add_argument('--no-progress', action='store_true', help='no progress bars')
+    args = p.parse_args(argv)
+    if args.seed < 0:
+        p.error('--seed must be >= 0')
+    args.profile = 'quick' if args.quick else 'default'
+    args.work_dir = Path(args.work_dir or f'work_dirs/demo{"_quick" if args.quick else ""}')
+    return args
 
 
-def lmdb_complete(path: Path, num: int) -> bool:
-    """True when ``path`` is an LMDB that declares ``num`` samples."""
-    if not (path / 'data.mdb').is_file():
-        return False
-    import lmdb
-    env = lmdb.open(str(path), readonly=True, lock=False)
-    with env.begin() as txn:
-        declared = txn.get(b'num-samples')
-    env.close()
-    return declared is not None and int(declared) == num
+def warmup_cosine(iters: int) -> List[dict]:
+    """Linear warm-up over the first 10% of ``iters``, then cosine decay to 1e-5 x lr."""
+    warm = max(1, iters // 10)
+    return [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warm),
+            dict(type='CosineAnnealingLR', T_max=max(1, iters - warm), eta_min_ratio=1e-2,
+                 by_epoch=False, begin=warm, end=iters)]
 
 
-def render_pool(root: Path, num: int, seed: int) -> Path:
-    """Stage 1: the unlabeled pretraining pool, as a Union14M-U style LMDB."""
-    from mnsp_mm.datasets import synth
-    lmdb_dir = root / 'lmdb' / 'pretrain'
-    if lmdb_complete(lmdb_dir, num):
-        print(f'[render] {num} unlabeled crops already in {lmdb_dir}: skipped')
-        return lmdb_dir
-    start = time.perf_counter()
-    synth.render_dataset(root, num, seed, synth.preset('default'), fmt=('lmdb', ),
-                         labeled=False, name='pretrain')
-    print(f'[render] {num} unlabeled crops -> {lmdb_dir} in {time.perf_counter() - start:.1f}s')
-    return lmdb_dir
+def run_options(iters: int, seed: int) -> dict:
+    """Config overrides every training stage shares: budget, schedule, checkpoints, seed."""
+    return {'train_cfg.max_iters': iters,
+            'param_scheduler': warmup_cosine(iters),
+            # a checkpoint every quarter: an interrupted stage loses at most a quarter
+            'default_hooks.checkpoint.interval': max(1, iters // 4),
+            'default_hooks.checkpoint.max_keep_ckpts': 1,
+            'default_hooks.logger.interval': max(1, iters // 20),
+            'randomness.seed': seed}
 
 
-def pretrain(work_dir: Path, data: Path, iters: int, batch: int, seed: int) -> dict:
-    """Stage 2: tiny MAE pretraining through the same runner as tools/train.py."""
-    from mnsp_mm.apis import build_runner, load_config
-    ckpt = work_dir / f'iter_{iters}.pth'
-    summary_file = work_dir / 'summary.json'
-    if ckpt.is_file() and summary_file.is_file():
-        print(f'[pretrain] {ckpt} exists: skipped')
-        return json.loads(summary_file.read_text())
-    cfg = load_config(PRETRAIN_CONFIG, work_dir=str(work_dir), resume='auto', cfg_options={
-        'train_dataloader.dataset.sources': [str(data)],
-        'train_dataloader.batch_size': batch,
-        'train_cfg.max_iters': iters,
-        'param_scheduler': [
-            dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=iters // 4),
-            dict(type='CosineAnnealingLR', T_max=iters - iters // 4, by_epoch=False,
-                 begin=iters // 4, end=iters)],
-        'default_hooks.checkpoint.interval': iters,
-        'default_hooks.logger.interval': max(1, iters // 10),
-        'randomness.seed': seed,
-    })
-    start = time.perf_counter()
-    runner = build_runner(cfg)
-    runner.train()
-    losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
-    summary = dict(iters=iters, batch=batch, first_loss=losses[0], last_loss=losses[-1],
-                   mean_loss_first_5=sum(losses[:5]) / len(losses[:5]),
-                   mean_loss_last_5=sum(losses[-5:]) / len(losses[-5:]),
-                   seconds=time.perf_counter() - start, checkpoint=str(ckpt))
-    summary_file.write_text(json.dumps(summary, indent=2))
-    return summary
+class Study:
+    """The demo's stages over one work dir: skip what is done, time what runs, remember how."""
+
+    def __init__(self, args):
+        self.args = args
+        self.profile = PROFILES[args.profile]
+        self.root = args.work_dir
+        self.data = self.root / 'data'
+        self.configs = self.root / 'configs'
+        self.records: Dict[str, dict] = {}
+        self.forced = set(args.force)
+        unknown = self.forced - set(self.stage_names())
+        if unknown:
+            raise SystemExit(f'--force: unknown stage(s) {sorted(unknown)}; stages are '
+                             f'{self.stage_names()}')
+
+    @staticmethod
+    def stage_names() -> List[str]:
+        return (['render'] + [f'pretrain_{a}' for a in PRETRAIN]
+                + [f'finetune_{i}' for i in INITS] + ['attention'])
+
+    def params(self) -> dict:
+        """What every stage's output depends on; a change reruns the stage from scratch."""
+        return dict(profile=dataclasses.asdict(self.profile), seed=self.args.seed)
+
+    def run(self, name: str, fn: Callable[[Path], dict], depends: tuple = ()) -> dict:
+        """Run stage ``name`` unless its ``done.json`` matches; remember its record.
+
+        Args:
+            name: stage name, also its directory under the work dir.
+            fn: ``fn(stage_dir) -> summary``; resumes from what ``stage_dir`` holds.
+            depends: stages whose rerun makes this one stale.
+        """
+        stage_dir = self.root / name
+        done, params_file = stage_dir / 'done.json', stage_dir / 'params.json'
+        params = self.params()
+        stale = any(self.records[d].get('ran') for d in depends)
+        if name in self.forced or stale or (
+                params_file.is_file() and json.loads(params_file.read_text()) != params):
+            shutil.rmtree(stage_dir, ignore_errors=True)
+        if done.is_file():
+            record = json.loads(done.read_text())
+            record['ran'] = False
+            print(f'[{name}] done earlier in {record["seconds"]:.0f}s: skipped '
+                  f'({record["line"]})')
+        else:
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            params_file.write_text(json.dumps(params, indent=2))
+            start = time.perf_counter()
+            summary = fn(stage_dir)
+            record = dict(stage=name, seconds=time.perf_counter() - start,
+                          finished=time.strftime('%Y-%m-%d %H:%M:%S'), **summary)
+            done.write_text(json.dumps(record, indent=2))
+            record['ran'] = True
+            print(f'[{name}] {record["line"]} ({record["seconds"]:.0f}s)')
+        self.records[name] = record
+        return record
+
+    # ------------------------------------------------------------------ stage 1: data
+    def render(self, stage_dir: Path) -> dict:
+        from dataclasses import replace
+
+        from mnsp_mm.datasets import synth
+        from tqdm import tqdm
+        P, seed = self.profile, self.args.seed
+        ft = self.data / 'finetune'
+        shutil.rmtree(self.data, ignore_errors=True)  # a half-written set is redone whole
+        jobs = [('pool', 'default', P.pool, seed, self.data / 'pool', ('lmdb', ), False, False),
+                ('train', 'default', P.train, seed + 1, ft, ('json', ), True, False)]
+        jobs += [(name, preset, P.test, seed + 10 + i, ft, ('json', ), True, True)
+                 for i, (name, preset) in enumerate(TEST_SETS.items())]
+        commands, sizes = [], {}
+        pool = synth.render_pool(self.args.workers) if self.args.workers > 1 else None
+        with pool or contextlib.nullcontext():
+            for name, preset, num, s, out, fmt, labeled, masks in jobs:
+                base = synth.preset(preset)
+                cfg = replace(base, max_len=P.max_len, min_len=min(base.min_len, P.max_len))
+                samples = synth.iter_samples(num, s, cfg, pool=pool)
+                samples = tqdm(samples, total=num, desc=f'render {name}', unit='crop',
+                               dynamic_ncols=True, disable=self.args.no_progress)
+                synth.write_dataset(out, samples, fmt, labeled, masks,
+                                    'pretrain' if name == 'pool' else name)
+                sizes[name] = num
+            commands.append(
+                f'python tools/render_synth.py --out {out} --num {num} --seed {s} '
+                f'--profile {preset} --max-len {cfg.max_len} --min-len {cfg.min_len} '
+                f'--format {fmt[0]} --name {"pretrain" if name == "pool" else name}'
+                + ('' if labeled else ' --unlabeled') + (' --masks' if masks else ''))
+        line = (f'{P.pool} unlabeled + {P.train} labeled crops, {len(TEST_SETS)} test sets '
+                f'x {P.test} with glyph masks')
+        return dict(line=line, sizes=sizes, commands=commands,
+                    pool=str(self.data / 'pool' / 'lmdb' / 'pretrain'), finetune=str(ft))
+
+    # ------------------------------------------------------------------ shared: training
+    def _dump(self, config: str, name: str, options: dict) -> Path:
+        """The stage's config with its overrides applied, as a file ``tools/train.py`` takes."""
+        from mnsp_mm.apis import load_config
+        cfg = load_config(str(REPO / config), cfg_options=options)
+        self.configs.mkdir(parents=True, exist_ok=True)
+        path = self.configs / f'{name}.py'
+        cfg.dump(str(path))
+        return path
+
+    def _runner(self, config: Path, stage_dir: Path, desc: str):
+        from mnsp_mm.apis import build_runner, load_config
+        from mnsp_mm.utils.progress import ProgressHook
+        cfg = load_config(str(config), work_dir=str(stage_dir), resume='auto')
+        cfg.log_level = 'WARNING'  # the bars and one line per stage; full logs in the work dir
+        runner = build_runner(cfg)
+        runner.register_hook(ProgressHook(desc, stage_dir / 'losses.jsonl',
+                                          disable=self.args.no_progress))
+        return runner
+
+    @staticmethod
+    def _train_command(config: Path, stage_dir: Path) -> str:
+        return f'python tools/train.py {config} --work-dir {stage_dir}'
+
+    # ------------------------------------------------------------------ stage 2: pretraining
+    def pretrain(self, algo: str) -> Callable[[Path], dict]:
+        def stage(stage_dir: Path) -> dict:
+            from mnsp_mm.utils.progress import read_losses
+            P = self.profile
+            iters = getattr(P, f'{algo}_iters')
+            options = {'train_dataloader.dataset.sources': [
+                dict(type='lmdb', path=self.records['render']['pool'])],
+                'train_dataloader.batch_size': P.pretrain_batch, **run_options(iters,
+                                                                               self.args.seed)}
+            if algo != 'mae':
+                options['model.target_generator.checkpoint'] = \
+                    self.records['pretrain_mae']['checkpoint']
+            config = self._dump(CONFIGS[algo], f'pretrain_{algo}', options)
+            self._runner(config, stage_dir, f'pretrain {LABELS[algo]}').train()
+            losses = [r['loss'] for r in read_losses(stage_dir / 'losses.jsonl')]
+            k = max(1, len(losses) // 10)
+            first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+            return dict(line=f'{LABELS[algo]}: {iters} iters x {P.pretrain_batch}, loss '
+                        f'{first:.3f} -> {last:.3f} (mean of first/last {k})',
+                        checkpoint=str(stage_dir / f'iter_{iters}.pth'), config=str(config),
+                        iters=iters, loss_first=first, loss_last=last,
+                        commands=[self._train_command(config, stage_dir)])
+        return stage
+
+    # ------------------------------------------------------------------ stage 3: fine-tuning
+    def finetune(self, init: str) -> Callable[[Path], dict]:
+        def stage(stage_dir: Path) -> dict:
+            P, ft = self.profile, self.records['render']['finetune']
+            pretrained = (None if init == 'scratch'
+                          else self.records[f'pretrain_{init}']['checkpoint'])
+            options = {'train_dataloader.dataset.data_root': ft,
+                       'train_dataloader.batch_size': P.finetune_batch,
+                       'model.backbone.pretrained': pretrained,
+                       **run_options(P.finetune_iters, self.args.seed)}
+            options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
+                            for i in range(len(TEST_SETS))})
+            config = self._dump(CONFIGS['finetune'], f'finetune_{init}', options)
+            runner = self._runner(config, stage_dir, f'fine-tune from {LABELS[init]}')
+            runner.train()
+            metrics = {k: float(v) for k, v in runner.test().items()}
+            ckpt = stage_dir / f'iter_{P.finetune_iters}.pth'
+            counts = {name: P.test for name in TEST_SETS}
+            metrics_file = stage_dir / 'test_metrics.json'
+            metrics_file.write_text(json.dumps(dict(
+                config=str(config), checkpoint=str(ckpt), metrics=metrics, counts=counts),
+                indent=2))
+            key = 'recog/word_acc_ignore_case_symbol'
+            mean = sum(metrics[f'{n}/{key}'] for n in TEST_SETS) / len(TEST_SETS)
+            return dict(line=f'from {LABELS[init]}: {P.finetune_iters} iters x '
+                        f'{P.finetune_batch} on {P.train} labels; mean WAICS over '
+                        f'{len(TEST_SETS)} test sets {100 * mean:.1f}%',
+                        checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
+                        commands=[self._train_command(config, stage_dir),
+                                  f'python tools/test.py {config} {ckpt} '
+                                  f'--work-dir {stage_dir}'])
+        return stage
+
+    # ------------------------------------------------------------------ stage 4: attention
+    def attention(self, stage_dir: Path) -> dict:
+        sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+        import attention_maps
+        data = Path(self.records['render']['finetune']) / 'textrecog_regular.json'
+        encoders = [(f'finetuned_{i}', self.records[f'finetune_{i}']) for i in INITS]
+        encoders += [(f'pretrained_{a}', self.records[f'pretrain_{a}']) for a in PRETRAIN]
+        results, commands = {}, []
+        for name, rec in encoders:
+            argv = [rec['config'], rec['checkpoint'], '--data', str(data), '--num',
+                    str(self.profile.attention_images), '--out', str(stage_dir), '--name',
+                    name, '--scales', *ATTENTION_SCALES]
+            with contextlib.redirect_stdout(io.StringIO()):  # the report shows the numbers
+                res = attention_maps.run(attention_maps.parse_args(argv))
+            results[name] = dict(png=res['grid_png'], scales=res['scales'])
+            commands.append('python tools/analysis/attention_maps.py ' + ' '.join(argv))
+        full = ATTENTION_SCALES[-1]
+        shown = ', '.join(f'{n.split("_", 1)[1]} {100 * r["scales"][full]["text_attention_fraction"]:.0f}%'
+                          for n, r in results.items() if n.startswith('finetuned'))
+        return dict(line=f'attention on text at {full} (fine-tuned): {shown}',
+                    encoders=results, commands=commands)
 
 
-def main():
-    args = parse_args()
-    profile = PROFILES['quick' if args.quick else 'default']
-    root = Path(args.work_dir)
+def main(argv=None):
+    args = parse_args(argv)
+    study = Study(args)
     t0 = time.perf_counter()
-    pool = render_pool(root / 'data', profile['num_unlabeled'], args.seed)
-    s = pretrain(root / 'pretrain_mae', pool, profile['iters'], profile['batch'], args.seed)
-    print(f"[pretrain] MAE (tiny TextViT) {s['iters']} iters x {s['batch']}: loss "
-          f"{s['mean_loss_first_5']:.3f} (first 5) -> {s['mean_loss_last_5']:.3f} (last 5), "
-          f"{s['seconds']:.0f}s, checkpoint {s['checkpoint']}")
-    report = root / 'report.md'
-    report.write_text(
-        '# mnsp_mm demo (smoke)\n\n'
-        'Pretraining only so far: fine-tuning, LMIM/MNSP and the results table are not in '
-        'this demo yet.\n\n'
-        f"| stage | result |\n|---|---|\n"
-        f"| render | {profile['num_unlabeled']} unlabeled synthetic crops, seed {args.seed} |\n"
-        f"| MAE pretraining | {s['iters']} iters x batch {s['batch']}: loss "
-        f"{s['mean_loss_first_5']:.3f} -> {s['mean_loss_last_5']:.3f} in {s['seconds']:.0f}s |\n\n"
-        f"Reproduce: `python tools/demo.py{' --quick' if args.quick else ''} "
-        f"--work-dir {args.work_dir} --seed {args.seed}`\n")
-    print(f'[demo] done in {time.perf_counter() - t0:.0f}s; report: {osp.abspath(report)}')
+    print(f'[demo] profile {args.profile}, seed {args.seed}, work dir {args.work_dir}')
+    study.run('render', study.render)
+    for algo in PRETRAIN:
+        deps = ('render', ) if algo == 'mae' else ('render', 'pretrain_mae')
+        study.run(f'pretrain_{algo}', study.pretrain(algo), deps)
+    for init in INITS:
+        deps = ('render', ) + (() if init == 'scratch' else (f'pretrain_{init}', ))
+        study.run(f'finetune_{init}', study.finetune(init), deps)
+    study.run('attention', study.attention, tuple(f'finetune_{i}' for i in INITS)
+              + tuple(f'pretrain_{a}' for a in PRETRAIN))
+    from mnsp_mm.utils.demo_report import write_report
+    report = write_report(study.root, args.profile, study.profile, study.records,
+                          TEST_SETS, INITS, LABELS, time.perf_counter() - t0, argv_line(args))
+    print(f'[report] {report}')
+    print(f'[demo] done in {time.perf_counter() - t0:.0f}s')
+
+
+def argv_line(args) -> str:
+    """The command that reproduces this whole run."""
+    return (f'python tools/demo.py{" --quick" if args.quick else ""} --work-dir {args.work_dir}'
+            f' --seed {args.seed}')
 
 
 if __name__ == '__main__':

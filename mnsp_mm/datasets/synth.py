@@ -807,23 +807,33 @@ def _render_index(index: int, seed: int, cfg: SynthConfig) -> SynthSample:
     return render_sample((seed, index), cfg)
 
 
+def render_pool(workers: int):
+    """A process pool for :func:`iter_samples` (reuse one across data sets: starting one costs
+    seconds). Workers come from a fork server: forking a parent that already runs
+    torch/BLAS/OpenCV threads can deadlock its children. Use it as a context manager.
+    """
+    context = multiprocessing.get_context('forkserver')
+    context.set_forkserver_preload([__name__])
+    return context.Pool(workers, initializer=cv2.setNumThreads, initargs=(1,))
+
+
 def iter_samples(num: int, seed: int, cfg: Optional[SynthConfig] = None,
-                 workers: int = 1) -> Iterator[SynthSample]:
+                 workers: int = 1, pool=None) -> Iterator[SynthSample]:
     """Yield samples ``render_sample((seed, i), cfg)`` for ``i = 0 .. num - 1``, in order.
 
     Args:
-        workers: processes to render in; the output does not depend on it. Workers come
-            from a fork server (forking a parent that already runs torch/BLAS/OpenCV
-            threads can deadlock its children); it imports this module once.
+        workers: processes to render in (a pool of them is started and closed here); the
+            output does not depend on it.
+        pool: a running :func:`render_pool` to render in instead (``workers`` is ignored).
     """
     job = functools.partial(_render_index, seed=seed, cfg=cfg or SynthConfig())
-    if workers <= 1:
-        yield from map(job, range(num))
-        return
-    context = multiprocessing.get_context('forkserver')
-    context.set_forkserver_preload([__name__])
-    with context.Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+    if pool is not None:
         yield from pool.imap(job, range(num), chunksize=16)
+    elif workers <= 1:
+        yield from map(job, range(num))
+    else:
+        with render_pool(workers) as own:
+            yield from own.imap(job, range(num), chunksize=16)
 
 
 def render_dataset(out: Union[str, Path], num: int, seed: int,

@@ -1,0 +1,27 @@
+# `make demo`, stages 4-5: the tiny MAERec recogniser with 8x8 patches (like the demo's
+# pretrained encoders), fine-tuned on the small labeled synthetic set and tested on seven
+# held-out synthetic sets, one per benchmark-like category. tools/demo.py sets the data root,
+# the initialisation (model.backbone.pretrained), iterations and schedule; the four
+# initialisations share everything else, seed included. No validation during training:
+# the budget is fixed and the last checkpoint is tested (nothing is tuned on the test sets).
+_base_ = ['../finetune/maerec_text-vit-tiny_synth-cpu.py']
+data_root = 'work_dirs/demo/data/finetune'
+test_sets = ['regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words',
+             'unusual_fonts']
+model = dict(backbone=dict(patch_size=8), decoder=dict(dropout=0.0))
+train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root))
+test_dataloader = dict(
+    _delete_=True,
+    batch_size=64,
+    num_workers=0,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', pipeline=_base_.test_pipeline, datasets=[
+        dict(type='OCRDataset', data_root=data_root, ann_file=f'textrecog_{name}.json',
+             test_mode=True, pipeline=None) for name in test_sets]))
+test_evaluator = dict(type='MultiDatasetsEvaluator', metrics=_base_.recog_metrics,
+                      dataset_prefixes=test_sets)
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+optim_wrapper = dict(optimizer=dict(lr=2e-3))

@@ -1,0 +1,11 @@
+# `make demo`, stage 2: MAE (the MAERec baseline recipe, and the frozen teacher of LMIM/MNSP)
+# at CPU size. The tiny config with 8x8 patches (4x16 tokens) so a 2-core CPU pretrains it in
+# minutes; tools/demo.py sets the data, iterations and schedule of its profile.
+_base_ = ['../pretrain/mae_text-vit-tiny_synth-cpu.py']
+patch_size = 8
+grid = (4, 16)
+model = dict(backbone=dict(patch_size=patch_size),
+             neck=dict(grid=grid, patch_size=patch_size),
+             head=dict(patch_size=patch_size))
+train_dataloader = dict(batch_size=64)
+optim_wrapper = dict(optimizer=dict(lr=1.5e-3))

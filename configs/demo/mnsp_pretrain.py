@@ -1,0 +1,12 @@
+# `make demo`, stage 3: MNSP at CPU size, from the demo's MAE teacher (tools/demo.py sets
+# model.target_generator.checkpoint), 8x8 patches: scales 8x32, 16x64, 32x128 px are
+# 1x4, 2x8 and 4x16 tokens.
+_base_ = ['../pretrain/mnsp_text-vit-tiny_synth-cpu.py']
+patch_size = 8
+grid = (4, 16)
+model = dict(backbone=dict(patch_size=patch_size),
+             neck=dict(grid=grid),
+             nsp_neck=dict(grid=grid),
+             target_generator=dict(backbone=dict(patch_size=patch_size)))
+train_dataloader = dict(batch_size=64)
+optim_wrapper = dict(optimizer=dict(lr=1.5e-3))

@@ -1,0 +1,231 @@
+"""``report.md`` of ``tools/demo.py``: results table, figures, attention, timing, commands.
+
+Everything is read back from the stage records (``<work_dir>/<stage>/done.json``) and the files
+they name, so the report can be rebuilt from a finished work dir at any time. Tables come from
+:mod:`mnsp_mm.utils.results` (the same averages as ``tools/analysis/results_table.py``); the
+published rows are printed in their own table, never mixed with the demo's.
+"""
+import dataclasses
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Sequence
+
+from . import results as R
+from .progress import read_losses, smooth
+
+MAIN_METRIC = 'word_acc_ignore_case_symbol'
+EXTRA_METRIC = '1-N.E.D'
+COLOURS = {'scratch': '#9e9e9e', 'mae': '#1f77b4', 'lmim': '#ff7f0e', 'mnsp': '#2ca02c'}
+
+
+def _versions() -> str:
+    import mmengine
+    import mmocr
+    import mmpretrain
+    import torch
+    return (f'torch {torch.__version__}, mmengine {mmengine.__version__}, '
+            f'mmpretrain {mmpretrain.__version__}, mmocr {mmocr.__version__}, '
+            f'Python {platform.python_version()}')
+
+
+def _minutes(seconds: float) -> str:
+    return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
+
+
+def result_rows(records: Mapping[str, dict], inits: Sequence[str], labels: Mapping[str, str],
+                metric: str) -> List[dict]:
+    """One row per initialisation (percentages, per test set + avg + weighted avg)."""
+    runs = [R.load_run_metrics(records[f'finetune_{i}']['metrics'], name=labels[i])
+            for i in inits]
+    return R.build_table(runs, metric)
+
+
+def bar_chart(rows: Sequence[dict], inits: Sequence[str], path: Path) -> Path:
+    """Grouped bars: one group per test set (and the average), one bar per initialisation."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    columns = [c for c in rows[0] if c not in (R.NAME_COLUMN, R.WAVG)]
+    width = 0.8 / len(rows)
+    fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 1.5, 3.6))
+    for k, (row, init) in enumerate(zip(rows, inits)):
+        xs = [i + (k - (len(rows) - 1) / 2) * width for i in range(len(columns))]
+        ax.bar(xs, [row[c] or 0 for c in columns], width, label=row[R.NAME_COLUMN],
+               color=COLOURS.get(init))
+    ax.set_xticks(range(len(columns)))
+    ax.set_xticklabels([c.replace('_', ' ') for c in columns], fontsize=8)
+    ax.set_ylabel('word accuracy (WAICS, %)')
+    ax.set_ylim(0, 100)
+    ax.grid(axis='y', alpha=0.3)
+    ax.legend(fontsize=8, ncol=len(rows), loc='upper right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def loss_figure(curves: Mapping[str, List[dict]], labels: Mapping[str, str], path: Path) -> Path:
+    """One panel per pretraining algorithm: the total loss and each term, smoothed."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.0), squeeze=False)
+    for ax, (algo, recs) in zip(axes[0], curves.items()):
+        iters = [r['iter'] for r in recs]
+        window = max(1, len(recs) // 30)
+        terms = sorted({k for r in recs for k in r if k.startswith('loss')},
+                       key=lambda k: (k != 'loss', k))
+        for term in terms:
+            values = [r.get(term, float('nan')) for r in recs]
+            ax.plot(iters, smooth(values, window), label=term,
+                    lw=2.0 if term == 'loss' else 1.0)
+        ax.set_title(f'{labels[algo]} pretraining', fontsize=10)
+        ax.set_xlabel('iteration')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel(f'loss (moving average)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _attention_table(encoders: Mapping[str, dict], labels: Mapping[str, str],
+                     root: Path) -> List[str]:
+    scales = list(next(iter(encoders.values()))['scales'])
+    lines = ['| encoder | ' + ' | '.join(f'on text at {s}' for s in scales)
+             + f' | chance at {scales[-1]} | maps |',
+             '|---|' + '---:|' * (len(scales) + 1) + '---|']
+    for name, res in encoders.items():
+        kind, init = name.split('_', 1)
+        cells = [f'{100 * res["scales"][s]["text_attention_fraction"]:.1f}%' for s in scales]
+        chance = res['scales'][scales[-1]]['chance']
+        png = os.path.relpath(res['png'], root)
+        lines.append(f'| {labels[init]} ({kind}) | ' + ' | '.join(cells)
+                     + f' | {100 * chance:.1f}% | [png]({png}) |')
+    return lines
+
+
+def _findings(rows: Sequence[dict], inits: Sequence[str]) -> List[str]:
+    """Plain statements of what the table shows (differences to scratch on the average)."""
+    by_init = dict(zip(inits, rows))
+    base = by_init['scratch'][R.AVG]
+    lines = [f'- From scratch: {base:.1f}% average WAICS.']
+    for init in inits[1:]:
+        row = by_init[init]
+        diff = row[R.AVG] - base
+        better = sum(1 for c in row if c not in (R.NAME_COLUMN, R.AVG, R.WAVG)
+                     and row[c] is not None and by_init['scratch'][c] is not None
+                     and row[c] > by_init['scratch'][c])
+        sets = len([c for c in row if c not in (R.NAME_COLUMN, R.AVG, R.WAVG)])
+        lines.append(f'- {row[R.NAME_COLUMN]}: {row[R.AVG]:.1f}% ({diff:+.1f} points over '
+                     f'scratch; above scratch on {better} of {sets} test sets).')
+    top = max(r[R.AVG] for r in rows)
+    best = [r[R.NAME_COLUMN] for r in rows if r[R.AVG] == top]
+    lines.append(f'- Best average: {", ".join(best)}.' if len(best) < len(rows)
+                 else '- All four initialisations have the same average.')
+    return lines
+
+
+def write_report(root: Path, profile_name: str, profile, records: Mapping[str, dict],
+                 test_sets: Mapping[str, str], inits: Sequence[str], labels: Mapping[str, str],
+                 wall_seconds: float, command: str) -> Path:
+    """Write ``root/report.md``, ``root/results.png`` and ``root/pretrain_losses.png``.
+
+    Args:
+        root: The demo work dir.
+        profile_name: ``'quick'`` or ``'default'``.
+        profile: The profile dataclass (sizes and budgets).
+        records: Stage name -> the stage's ``done.json`` record.
+        test_sets: Test-set name -> renderer preset, in table order.
+        inits: Fine-tuning initialisations, ``'scratch'`` first.
+        labels: Display names of the initialisations / algorithms.
+        wall_seconds: Time of this invocation (stages skipped as done cost ~0).
+        command: The command line that reproduces the whole run.
+
+    Returns:
+        The path of ``report.md``.
+    """
+    root = Path(root)
+    pretrain = [i for i in inits if i != 'scratch']
+    rows = result_rows(records, inits, labels, MAIN_METRIC)
+    ned_rows = result_rows(records, inits, labels, EXTRA_METRIC)
+    bar_chart(rows, inits, root / 'results.png')
+    curves = {a: read_losses(Path(records[f'pretrain_{a}']['checkpoint']).parent /
+                             'losses.jsonl') for a in pretrain}
+    loss_figure(curves, labels, root / 'pretrain_losses.png')
+    P = profile
+    stage_total = sum(r['seconds'] for r in records.values())
+    sizes = records['render']['sizes']
+
+    out = [f'# mnsp_mm demo: pretraining for text recognition on synthetic data ({profile_name})',
+           '',
+           f'Generated {time.strftime("%Y-%m-%d %H:%M")} on {os.cpu_count()} CPU cores '
+           f'({platform.machine()}), {_versions()}. Stages took {_minutes(stage_total)} in all '
+           f'(this invocation: {_minutes(wall_seconds)}).',
+           '',
+           f'Setup: a tiny TextViT (4 layers, 96-d, 8x8 patches on 32x128 crops) is pretrained '
+           f'on {sizes["pool"]} unlabeled synthetic crops with MAE ({P.mae_iters} iterations), '
+           f'then LMIM ({P.lmim_iters}) and MNSP ({P.mnsp_iters}) with the MAE encoder as '
+           f'their frozen teacher (batch {P.pretrain_batch}). The MAERec recogniser '
+           f'(2-layer decoder) is fine-tuned from scratch and from each encoder on '
+           f'{sizes["train"]} labeled crops for {P.finetune_iters} iterations '
+           f'(batch {P.finetune_batch}; same seed, data order and schedule for all four), '
+           f'then its last checkpoint is tested on {len(test_sets)} held-out sets of '
+           f'{P.test} crops. Nothing is tuned on the test sets.',
+           '',
+           '## Results',
+           '',
+           'Word accuracy ignoring case and symbols (WAICS, %, MMOCR `WordMetric`):',
+           '',
+           R.to_markdown(rows, decimals=1),
+           '',
+           *[f'{n}' for n in R.table_notes(rows, {k: P.test for k in test_sets})],
+           '',
+           '![WAICS per test set](results.png)',
+           '',
+           '1 - normalised edit distance (%, MMOCR `OneMinusNEDMetric`):',
+           '',
+           R.to_markdown(ned_rows, decimals=1),
+           '',
+           *_findings(rows, inits),
+           '',
+           f'### {R.PUBLISHED_HEADING}',
+           '',
+           'Real benchmarks with ViT-S models pretrained on millions of crops: context for '
+           'the ordering, not comparable with the synthetic numbers above.',
+           '',
+           R.to_markdown(R.published_rows(), R.PUBLISHED_COLUMNS, decimals=1),
+           '',
+           '## Pretraining',
+           '',
+           '| algorithm | iterations x batch | loss (first -> last 10%) | time |',
+           '|---|---:|---:|---:|']
+    for a in pretrain:
+        r = records[f'pretrain_{a}']
+        out.append(f'| {labels[a]} | {r["iters"]} x {P.pretrain_batch} | {r["loss_first"]:.3f}'
+                   f' -> {r["loss_last"]:.3f} | {_minutes(r["seconds"])} |')
+    out += ['', '![pretraining losses](pretrain_losses.png)', '',
+            '## Where the encoders look',
+            '',
+            'Share of the last layer\'s [cls] attention that falls on glyph pixels '
+            f'({P.attention_images} crops of the `regular` test set, glyph masks from the '
+            'renderer), next to a uniform map\'s share (chance):',
+            '']
+    out += _attention_table(records['attention']['encoders'], labels, root)
+    out += ['', '## Time per stage', '', '| stage | time | result |', '|---|---:|---|']
+    for name, r in records.items():
+        out.append(f'| {name} | {_minutes(r["seconds"])} | {r["line"]} |')
+    out += ['', '## Reproduce', '', 'The whole demo (stages already done are skipped):', '',
+            f'    {command}', '',
+            'Each stage on its own (the configs are in `configs/`, written by the demo):', '']
+    for name, r in records.items():
+        out.append(f'- {name}:')
+        out += [f'      {c}' for c in r.get('commands', [])]
+    out += ['', f'Profile `{profile_name}`: ' + ', '.join(
+        f'{k}={v}' for k, v in dataclasses.asdict(P).items()) + '.', '']
+    report = root / 'report.md'
+    report.write_text('\n'.join(out), encoding='utf-8')
+    return report

@@ -1,0 +1,105 @@
+"""`make demo` end to end: the --quick profile of tools/demo.py, as a user runs it."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnsp_mm.utils.progress import read_losses, smooth
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = ('regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words', 'unusual_fonts')
+STAGES = ('render', 'pretrain_mae', 'pretrain_lmim', 'pretrain_mnsp', 'finetune_scratch',
+          'finetune_mae', 'finetune_lmim', 'finetune_mnsp', 'attention')
+
+
+def demo(work, *extra):
+    res = subprocess.run([sys.executable, 'tools/demo.py', '--quick', '--no-progress',
+                          '--work-dir', str(work), *extra], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout
+
+
+@pytest.fixture(scope='module')
+def quick_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp('demo')
+    return work, demo(work)
+
+
+def test_quick_demo_runs_every_stage_and_writes_the_report(quick_run):
+    work, out = quick_run
+    for stage in STAGES:
+        assert f'[{stage}] ' in out and (work / stage / 'done.json').is_file(), stage
+    report = (work / 'report.md').read_text()
+    table = report.split('## Results')[1].split('![')[0]
+    header = next(line for line in table.splitlines() if line.startswith('| run'))
+    assert all(s in header for s in SETS) and 'avg' in header and 'weighted avg' in header
+    for row in ('scratch', 'MAE (MAERec)', 'LMIM', 'MNSP'):
+        assert f'| {row} |' in table
+    published = report.split('published (from the papers, not run here)')[1]
+    assert 'MAERec-S' in published and 'MAERec-S' not in table
+    for png in ('results.png', 'pretrain_losses.png'):
+        assert (work / png).stat().st_size > 1000
+    assert 'Where the encoders look' in report and 'attention_finetuned_mnsp.png' in report
+    assert (work / 'attention' / 'attention_pretrained_lmim.png').is_file()
+    assert 'python tools/train.py' in report and 'python tools/render_synth.py' in report
+
+
+def test_each_model_is_tested_on_every_set_with_mmocr_metrics(quick_run):
+    work, _ = quick_run
+    for init in ('scratch', 'mae', 'lmim', 'mnsp'):
+        run = json.loads((work / f'finetune_{init}' / 'test_metrics.json').read_text())
+        for s in SETS:
+            for name in ('word_acc_ignore_case_symbol', 'char_recall', '1-N.E.D'):
+                assert 0.0 <= run['metrics'][f'{s}/recog/{name}'] <= 1.0
+        assert run['counts'] == {s: 32 for s in SETS}
+    # fine-tuning from a pretrained encoder really loads it: the first losses differ
+    first = {i: read_losses(work / f'finetune_{i}' / 'losses.jsonl')[0]['loss']
+             for i in ('scratch', 'mae')}
+    assert first['scratch'] != first['mae']
+
+
+def test_stage_commands_reproduce_the_config(quick_run):
+    """The dumped config the report's command names is the one the stage trained with."""
+    work, _ = quick_run
+    from mnsp_mm.apis import load_config
+    cfg = load_config(str(work / 'configs' / 'pretrain_lmim.py'))
+    mae = json.loads((work / 'pretrain_mae' / 'done.json').read_text())
+    assert cfg.model.target_generator.checkpoint == mae['checkpoint']
+    assert cfg.train_cfg.max_iters == 6 and cfg.randomness.seed == 0
+
+
+def test_rerun_skips_done_stages_and_resumes_an_unfinished_one(quick_run):
+    work, _ = quick_run
+    stage = work / 'finetune_mnsp'
+    (stage / 'done.json').unlink()  # as if killed after its last checkpoint, before testing
+    lines = len(read_losses(stage / 'losses.jsonl'))
+    out = demo(work)
+    skipped = [s for s in STAGES if f'[{s}] done earlier' in out]
+    assert skipped == [s for s in STAGES if s not in ('finetune_mnsp', 'attention')], out
+    assert (stage / 'done.json').is_file()
+    assert len(read_losses(stage / 'losses.jsonl')) == lines  # resumed, not retrained
+    assert '[demo] done' in out
+
+
+def test_force_redoes_a_stage_and_what_depends_on_it(quick_run):
+    work, _ = quick_run
+    out = demo(work, '--force', 'pretrain_mnsp')
+    redone = [s for s in STAGES if f'[{s}] done earlier' not in out]
+    assert redone == ['pretrain_mnsp', 'finetune_mnsp', 'attention'], out
+
+
+def test_unknown_forced_stage_is_named():
+    res = subprocess.run([sys.executable, 'tools/demo.py', '--quick', '--force', 'pretrain'],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "unknown stage(s) ['pretrain']" in res.stderr
+
+
+def test_loss_record_keeps_the_last_value_per_iteration(tmp_path):
+    f = tmp_path / 'losses.jsonl'
+    f.write_text('{"iter": 1, "loss": 3.0}\n{"iter": 2, "loss": 2.0}\n'
+                 '{"iter": 2, "loss": 2.5}\n{"iter": 3, "lo')  # resumed at 2, killed at 3
+    assert [(r['iter'], r['loss']) for r in read_losses(f)] == [(1, 3.0), (2, 2.5)]
+    assert smooth([1.0, float('nan'), 3.0], 2) == [1.0, 1.0, 2.0]
