@@ -1,4 +1,4 @@
-"""tools/train.py, tools/demo.py and the environment check, run as a user runs them."""
+"""tools/train.py and the environment check, run as a user runs them (the demo: test_demo.py)."""
 import json
 import subprocess
 import sys
@@ -75,17 +75,6 @@ def test_paper_config_recipe():
     assert opt.paramwise_cfg.custom_keys['mask_token'].decay_mult == 0
 
 
-def test_demo_quick_runs_and_skips_done_stages(tmp_path):
-    out = run('tools/demo.py', '--quick', '--work-dir', tmp_path)
-    report = (tmp_path / 'report.md').read_text()
-    assert 'MAE pretraining' in report and 'smoke' in report
-    summary = json.loads((tmp_path / 'pretrain_mae' / 'summary.json').read_text())
-    assert summary['last_loss'] > 0 and Path(summary['checkpoint']).is_file()
-    again = run('tools/demo.py', '--quick', '--work-dir', tmp_path)
-    assert 'skipped' in again and again.count('skipped') == 2, again[-2000:]
-    assert '[demo] done' in out
-
-
 def test_env_check_names_each_problem_in_one_line(monkeypatch):
     real = env_check.version
     fake = {'mmdet': '3.3.0', 'mmpretrain': None}
@@ -111,16 +100,3 @@ def test_env_check_names_each_problem_in_one_line(monkeypatch):
     assert any(line.startswith('mmpretrain is not installed') for line in found)
     assert any(line.startswith('mmcv was built without ops') for line in found)
     assert all('\n' not in line for line in found)
-
-
-def test_benchmark_runs_at_tiny_size(tmp_path):
-    out = tmp_path / 'bench.json'
-    run('tools/benchmark.py', '--tiny', '--steps', '1', '--warmup', '0', '--batch', '2',
-        '--decode-batch', '4',
-        '--out', out)
-    result = json.loads(out.read_text())
-    assert set(result['results']) == {'mae', 'lmim', 'mnsp'}
-    assert all(r['step_s'] > 0 and r['peak_mb'] > 0 for r in result['results'].values())
-    assert result['decoding']['same_predictions'] and result['decoding']['speedup'] > 0
-    table = out.with_suffix('.md').read_text()
-    assert '| mnsp |' in table and 'x MAE' in table and '| cached |' in table

@@ -96,7 +96,8 @@ class MNSP(BaseSelfSupervisor):
             raise ValueError(f'nsp_upsample must be nearest or bilinear, got {nsp_upsample!r}')
         self.nsp_upsample = nsp_upsample
         self.nsp_neck = MODELS.build(nsp_neck) if self.use_nsp else None
-        check_target_dims(self.target_generator, neck=self.neck, nsp_neck=self.nsp_neck)
+        check_target_dims(self.target_generator, self.backbone, neck=self.neck,
+                          nsp_neck=self.nsp_neck)
         self.scale_embed = nn.Parameter(torch.zeros(len(self.scales) - 1, 1,
                                                     self.backbone.embed_dims))
         self._masks: Dict[Tuple[int, ...], Tensor] = {}
@@ -139,6 +140,8 @@ class MNSP(BaseSelfSupervisor):
     def nsp_loss(self, context: Tensor, sizes: List[int], targets: List[Tensor]) -> Tensor:
         """Mean over k < S of the loss of predicting grid k+1 from scales <= k."""
         ends = torch.tensor(sizes).cumsum(0).tolist()
+        # The context projection is per token, so project once and take each prefix.
+        embedded = self.nsp_neck.context_embed(context)
         losses = []
         for k in range(len(self.grids) - 1):
             (h, w), nxt = self.grids[k], self.grids[k + 1]
@@ -146,7 +149,7 @@ class MNSP(BaseSelfSupervisor):
             fmap = feats.transpose(1, 2).reshape(feats.shape[0], -1, h, w)
             up = F.interpolate(fmap, size=nxt, mode=self.nsp_upsample).flatten(2).transpose(1, 2)
             queries = self.nsp_neck.embed(up) + self.nsp_neck.positions(nxt)
-            pred = self.nsp_neck.decode(queries, self.nsp_neck.context_embed(context[:, :ends[k]]))
+            pred = self.nsp_neck.decode(queries, embedded[:, :ends[k]])
             losses.append(self.head.loss(pred, targets[k + 1]))
         return torch.stack(losses).mean()
 

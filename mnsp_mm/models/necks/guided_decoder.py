@@ -3,7 +3,7 @@
 Also the building block of MNSP's heads (next-scale queries cross-attending to coarser
 scales, masked full-scale queries cross-attending to the multi-scale context).
 """
-from typing import Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -104,6 +104,7 @@ class GuidedDecoder(BaseModule):
             DecoderBlock(embed_dims, num_heads, ffn_dims, dropout, order) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dims)
         self.pred = nn.Linear(embed_dims, out_dims)
+        self._pos_cache: Dict[Tuple[int, int], Tensor] = {}
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -114,7 +115,11 @@ class GuidedDecoder(BaseModule):
         grid = (int(grid[0]), int(grid[1]))
         if grid == self.grid:
             return self.pos_embed[:, 1:]
-        return sincos_2d(grid, self.pos_embed.shape[-1], self.grid).to(self.pos_embed)
+        table = self._pos_cache.get(grid)
+        if table is None or table.device != self.pos_embed.device:  # fixed: build once
+            table = sincos_2d(grid, self.pos_embed.shape[-1], self.grid).to(self.pos_embed)
+            self._pos_cache[grid] = table
+        return table
 
     def decode(self, queries: Tensor, context: Optional[Tensor] = None) -> Tensor:
         """Blocks, norm and prediction on prepared queries; ``context`` is already embedded."""

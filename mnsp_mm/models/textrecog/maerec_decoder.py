@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmocr.models.textrecog.decoders import NRTRDecoder
 from mmocr.structures import TextRecogDataSample
 from torch import Tensor
@@ -57,9 +58,18 @@ class MAERecDecoder(NRTRDecoder):
 
     def _attend(self, attn, query: Tensor, keys: Tensor, values: Tensor,
                 mask: Optional[Tensor]) -> Tensor:
-        """One query step through an MMOCR ``MultiHeadAttention`` with given keys/values."""
+        """One query step through an MMOCR ``MultiHeadAttention`` with given keys/values.
+
+        The fused ``scaled_dot_product_attention`` computes MMOCR's
+        ``softmax(q / sqrt(d_k) @ k^T, masked where mask == 0) @ v`` (eval: no dropout).
+
+        Shapes:
+            query (B, 1, d_model); keys (B, n_head, S, d_k); values (B, n_head, S, d_v);
+            mask (B, 1, 1, S), nonzero where a key may be attended, or None.
+        """
         q = self._heads(attn, attn.linear_q(query), attn.d_k)
-        out, _ = attn.attention(q, keys, values, mask=mask)
+        out = F.scaled_dot_product_attention(q, keys, values,
+                                             attn_mask=None if mask is None else mask != 0)
         out = out.transpose(1, 2).reshape(query.shape[0], 1, attn.dim_v)
         return attn.proj_drop(attn.fc(out))
 

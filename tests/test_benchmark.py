@@ -1,0 +1,108 @@
+"""tools/benchmark.py: the one-command benchmark, its FLOP counting and step breakdown."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = importlib.util.spec_from_file_location('benchmark', ROOT / 'tools' / 'benchmark.py')
+bench = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(bench)
+
+
+def run(*args):
+    # One thread: tiny models gain nothing from more, and a busy machine punishes them.
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    res = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout + res.stderr
+
+
+@pytest.fixture(scope='module')
+def tiny_models():
+    torch.manual_seed(0)
+    return {algo: bench.build_model(cfg)[2] for algo, cfg in bench.CONFIGS['tiny'].items()}
+
+
+def test_benchmark_runs_at_tiny_size(tmp_path):
+    out = tmp_path / 'bench.json'
+    run('tools/benchmark.py', '--tiny', '--algos', 'mnsp', '--steps', '1', '--warmup', '0',
+        '--batch', '2', '--profile-repeats', '1', '--stall-steps', '1', '--decode-batch', '2',
+        '--interleave', '1', '--out', out)
+    result = json.loads(out.read_text())
+    assert set(result['results']) == {'mnsp'} and result['matmul_peak_gflops'] > 0
+    for r in result['results'].values():
+        assert r['step_s'] > 0 and r['peak_mb'] > 0
+        assert r['flops']['forward_gmac'] > 0 and 0 < r['fraction_of_peak'] < 1
+        assert 0 <= r['stall']['stall_fraction'] < 1 and r['breakdown']
+    assert result['results']['mnsp']['flops']['teacher_gmac'] > 0
+    assert len(result['interleaved']['mnsp']['step_times']) == 1
+    rec = result['recognizer']
+    assert 0 <= rec['stall']['stall_fraction'] < 1
+    dec = rec['decoding']
+    assert dec['same_predictions'] and [r['steps'] for r in dec['rows']][:2] == [25, 25]
+    assert all(r['images_per_s'] > 0 and r['latency_s'] > 0 for r in dec['rows'])
+    assert rec['flops']['decoder_cached_gmac'] < rec['flops']['decoder_full_gmac']
+    table = out.with_suffix('.md').read_text()
+    for text in ('| mnsp |', '% of peak', 'fine-tuning (MAERec)', 'early exit',
+                 'NSP decoder + loss', 'GFLOP = 2 x GMAC',
+                 'Steps taken in turn'):
+        assert text in table, text
+
+
+def test_sdpa_flops_are_counted():
+    class Attend(torch.nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
+    total, _ = bench.count_macs(Attend(), (q, k, v))
+    assert total == 2 * 3 * 5 * 7 * (8 + 4)
+
+
+def test_flops_separate_the_frozen_teacher(tiny_models):
+    mae = bench.pretrain_flops(tiny_models['mae'], 'cpu')
+    lmim = bench.pretrain_flops(tiny_models['lmim'], 'cpu')
+    assert mae['teacher_gmac'] == 0 and mae['train_gflop'] == pytest.approx(6 * mae['forward_gmac'])
+    assert 0 < lmim['teacher_gmac'] < lmim['forward_gmac']
+    assert lmim['train_gflop'] == pytest.approx(
+        2 * (3 * (lmim['forward_gmac'] - lmim['teacher_gmac']) + lmim['teacher_gmac']))
+
+
+@pytest.mark.parametrize('algo', ['mae', 'lmim'])  # mnsp: in the run above
+def test_breakdown_times_every_part(tiny_models, algo):
+    model = tiny_models[algo].train()
+    opt = bench.make_optimizer(model)
+    rows = bench.breakdown(model, opt, bench.dummy_inputs(model, 2), 1, 'cpu', None)
+    names = [r['part'] for r in rows]
+    assert names[-1] == 'optimizer (AdamW)' and len(names) == {'mae': 3, 'lmim': 5}[algo]
+    assert all(r['forward_s'] >= 0 and r['backward_s'] >= 0 for r in rows)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_nsp_loss_projects_the_context_once_with_the_same_result(tiny_models):
+    """The prefix-by-prefix projection it replaced gives the same loss."""
+    model = tiny_models['mnsp'].eval()
+    views = bench.dummy_inputs(model, 2)
+    with torch.no_grad():
+        targets = model.target_generator.pyramid(views, model.grids)
+        context, sizes = model.encode_coarse(views[:-1])
+        got = model.nsp_loss(context, sizes, targets)
+        ends = torch.tensor(sizes).cumsum(0).tolist()
+        neck, losses = model.nsp_neck, []
+        for k in range(len(model.grids) - 1):
+            (h, w), nxt = model.grids[k], model.grids[k + 1]
+            feats = context[:, ends[k] - sizes[k] + 1:ends[k]]
+            fmap = feats.transpose(1, 2).reshape(2, -1, h, w)
+            up = F.interpolate(fmap, size=nxt, mode='nearest').flatten(2).transpose(1, 2)
+            pred = neck.decode(neck.embed(up) + neck.positions(nxt),
+                               neck.context_embed(context[:, :ends[k]]))
+            losses.append(model.head.loss(pred, targets[k + 1]))
+    assert torch.allclose(got, torch.stack(losses).mean(), atol=1e-6)
+    assert neck.positions(model.grids[1]) is neck.positions(model.grids[1])  # cached
