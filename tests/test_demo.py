@@ -44,7 +44,10 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(quick_run):
         assert (work / png).stat().st_size > 1000
     assert 'Where the encoders look' in report and 'attention_finetuned_mnsp.png' in report
     assert (work / 'attention' / 'attention_pretrained_lmim.png').is_file()
-    assert 'python tools/train.py' in report and 'python tools/render_synth.py' in report
+    assert 'python tools/train.py' in report and 'python tools/test.py' in report
+    render = json.loads((work / 'render' / 'done.json').read_text())
+    assert len(render['commands']) == 2 + len(SETS)  # pool, train, one per test set
+    assert all(f'--name {s} ' in ''.join(render['commands']) for s in SETS)
 
 
 def test_each_model_is_tested_on_every_set_with_mmocr_metrics(quick_run):
@@ -71,24 +74,32 @@ def test_stage_commands_reproduce_the_config(quick_run):
     assert cfg.train_cfg.max_iters == 6 and cfg.randomness.seed == 0
 
 
-def test_rerun_skips_done_stages_and_resumes_an_unfinished_one(quick_run):
+def test_render_command_reproduces_a_test_set(quick_run, tmp_path):
     work, _ = quick_run
-    stage = work / 'finetune_mnsp'
-    (stage / 'done.json').unlink()  # as if killed after its last checkpoint, before testing
+    commands = json.loads((work / 'render' / 'done.json').read_text())['commands']
+    cmd = next(c for c in commands if '--name long_words ' in c).split()
+    out = cmd.index('--out') + 1
+    original, cmd[out] = Path(cmd[out]), str(tmp_path)
+    subprocess.run([sys.executable, *cmd[1:]], cwd=ROOT, check=True, capture_output=True)
+    ann = 'textrecog_long_words.json'
+    assert (tmp_path / ann).read_text() == (original / ann).read_text()
+    first = 'imgs/long_words/000000.png'
+    assert (tmp_path / first).read_bytes() == (original / first).read_bytes()
+
+
+def test_rerun_skips_done_stages_resumes_an_unfinished_one_and_redoes_forced_ones(quick_run):
+    """One rerun: a stage killed after its last checkpoint (done.json missing) resumes without
+    retraining; a forced stage is redone with the stages that use its output; the rest skip."""
+    work, _ = quick_run
+    stage = work / 'finetune_lmim'
+    (stage / 'done.json').unlink()
     lines = len(read_losses(stage / 'losses.jsonl'))
-    out = demo(work)
-    skipped = [s for s in STAGES if f'[{s}] done earlier' in out]
-    assert skipped == [s for s in STAGES if s not in ('finetune_mnsp', 'attention')], out
+    out = demo(work, '--force', 'pretrain_mnsp')
+    redone = [s for s in STAGES if f'[{s}] done earlier' not in out]
+    assert redone == ['pretrain_mnsp', 'finetune_lmim', 'finetune_mnsp', 'attention'], out
     assert (stage / 'done.json').is_file()
     assert len(read_losses(stage / 'losses.jsonl')) == lines  # resumed, not retrained
     assert '[demo] done' in out
-
-
-def test_force_redoes_a_stage_and_what_depends_on_it(quick_run):
-    work, _ = quick_run
-    out = demo(work, '--force', 'pretrain_mnsp')
-    redone = [s for s in STAGES if f'[{s}] done earlier' not in out]
-    assert redone == ['pretrain_mnsp', 'finetune_mnsp', 'attention'], out
 
 
 def test_unknown_forced_stage_is_named():

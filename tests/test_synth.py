@@ -256,3 +256,12 @@ def test_cli_end_to_end(tmp_path):
     with env.begin() as txn:
         assert txn.get(b'num-samples') == b'6'
     env.close()
+
+
+def test_text_kinds_spec_parses_and_names_bad_items():
+    assert synth.parse_text_kinds('word=0.85, digits=0.15') == {'word': 0.85, 'digits': 0.15}
+    for bad in ('word', 'words=1', 'word=-1', 'word=x', ''):
+        with pytest.raises(ValueError, match='text kinds'):
+            synth.parse_text_kinds(bad)
+    cfg = replace(synth.preset('regular'), text_kinds=synth.parse_text_kinds('digits=1'))
+    assert all(synth.render_sample((0, i), cfg).text.isdigit() for i in range(5))

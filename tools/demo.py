@@ -50,7 +50,6 @@ class Profile:
     pool: int              # unlabeled crops for pretraining
     train: int             # labeled crops for fine-tuning (the low-label regime)
     test: int              # crops per test set
-    max_len: int           # longest text in pool / train / tests
     pretrain_batch: int
     mae_iters: int
     lmim_iters: int
@@ -61,13 +60,19 @@ class Profile:
 
 
 PROFILES = {
-    'quick': Profile(pool=512, train=256, test=32, max_len=16, pretrain_batch=32,
+    'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32,
                      mae_iters=20, lmim_iters=6, mnsp_iters=6, finetune_batch=32,
                      finetune_iters=20, attention_images=4),
-    'default': Profile(pool=10000, train=2000, test=300, max_len=16, pretrain_batch=64,
+    'default': Profile(pool=10000, train=3000, test=300, pretrain_batch=64,
                        mae_iters=1500, lmim_iters=400, mnsp_iters=400, finetune_batch=32,
-                       finetune_iters=1000, attention_images=16),
+                       finetune_iters=1800, attention_images=16),
 }
+# What the labels look like everywhere (renderer text kinds and lengths): words and numbers
+# of 2-10 characters; `long_words` keeps its preset's compounds at 11-16 characters.
+TEXT = dict(text_kinds='word=0.85,digits=0.15', min_len=2, max_len=10)
+LONG_TEXT = dict(text_kinds=None, min_len=11, max_len=16)
+POOL_PRESET = 'default'   # the unlabeled pool mixes every distortion
+TRAIN_PRESET = 'default'  # so does the small labeled set
 # Test-set name -> renderer preset (mnsp_mm.datasets.synth.PRESETS), in table order.
 TEST_SETS = {name: name for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
                                      'long_words', 'unusual_fonts')}
@@ -186,27 +191,32 @@ class Study:
         P, seed = self.profile, self.args.seed
         ft = self.data / 'finetune'
         shutil.rmtree(self.data, ignore_errors=True)  # a half-written set is redone whole
-        jobs = [('pool', 'default', P.pool, seed, self.data / 'pool', ('lmdb', ), False, False),
-                ('train', 'default', P.train, seed + 1, ft, ('json', ), True, False)]
+        jobs = [('pool', POOL_PRESET, P.pool, seed, self.data / 'pool', ('lmdb', ), False,
+                 False),
+                ('train', TRAIN_PRESET, P.train, seed + 1, ft, ('json', ), True, False)]
         jobs += [(name, preset, P.test, seed + 10 + i, ft, ('json', ), True, True)
                  for i, (name, preset) in enumerate(TEST_SETS.items())]
         commands, sizes = [], {}
         pool = synth.render_pool(self.args.workers) if self.args.workers > 1 else None
         with pool or contextlib.nullcontext():
             for name, preset, num, s, out, fmt, labeled, masks in jobs:
-                base = synth.preset(preset)
-                cfg = replace(base, max_len=P.max_len, min_len=min(base.min_len, P.max_len))
+                text = LONG_TEXT if name == 'long_words' else TEXT
+                kinds = text['text_kinds']
+                cfg = replace(synth.preset(preset), min_len=text['min_len'],
+                              max_len=text['max_len'],
+                              **({'text_kinds': synth.parse_text_kinds(kinds)} if kinds else {}))
                 samples = synth.iter_samples(num, s, cfg, pool=pool)
                 samples = tqdm(samples, total=num, desc=f'render {name}', unit='crop',
                                dynamic_ncols=True, disable=self.args.no_progress)
                 synth.write_dataset(out, samples, fmt, labeled, masks,
                                     'pretrain' if name == 'pool' else name)
                 sizes[name] = num
-            commands.append(
-                f'python tools/render_synth.py --out {out} --num {num} --seed {s} '
-                f'--profile {preset} --max-len {cfg.max_len} --min-len {cfg.min_len} '
-                f'--format {fmt[0]} --name {"pretrain" if name == "pool" else name}'
-                + ('' if labeled else ' --unlabeled') + (' --masks' if masks else ''))
+                commands.append(
+                    f'python tools/render_synth.py --out {out} --num {num} --seed {s} '
+                    f'--profile {preset} --min-len {cfg.min_len} --max-len {cfg.max_len} '
+                    + (f'--text-kinds {kinds} ' if kinds else '')
+                    + f'--format {fmt[0]} --name {"pretrain" if name == "pool" else name}'
+                    + ('' if labeled else ' --unlabeled') + (' --masks' if masks else ''))
         line = (f'{P.pool} unlabeled + {P.train} labeled crops, {len(TEST_SETS)} test sets '
                 f'x {P.test} with glyph masks')
         return dict(line=line, sizes=sizes, commands=commands,

@@ -37,6 +37,9 @@ def parse_args(presets):
                    help='distortion preset (default: default, a mixture)')
     p.add_argument('--min-len', type=int, help="shortest text (default: the profile's)")
     p.add_argument('--max-len', type=int, help="longest text (default: the profile's)")
+    p.add_argument('--text-kinds', type=synth.parse_text_kinds, metavar='KIND=W,...',
+                   help="label mix, e.g. word=0.85,digits=0.15 (default: the profile's; "
+                        f"kinds: {', '.join(synth.TEXT_KINDS)})")
     p.add_argument('--name', default='train', help='split name in the file names (train)')
     p.add_argument('--image-ext', choices=['png', 'jpg'], default='png',
                    help='image encoding (masks are always png)')
@@ -50,9 +53,9 @@ def parse_args(presets):
 def main():
     args = parse_args(sorted(synth.PRESETS))
     cfg = synth.preset(args.profile)
-    lengths = dict(min_len=args.min_len, max_len=args.max_len)
+    overrides = dict(min_len=args.min_len, max_len=args.max_len, text_kinds=args.text_kinds)
     cfg = replace(cfg, height=args.height, width=args.width,
-                  **{k: v for k, v in lengths.items() if v is not None})
+                  **{k: v for k, v in overrides.items() if v is not None})
     fmt = ('json', 'lmdb') if args.format == 'both' else (args.format,)
     start = time.perf_counter()
     samples = tqdm(synth.iter_samples(args.num, args.seed, cfg, args.workers), total=args.num,

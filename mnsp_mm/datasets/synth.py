@@ -299,6 +299,31 @@ _TEXT_KINDS = {'word': _dictionary_word, 'digits': _digits, 'symbol': _symbol_wo
                'compound': _compound, 'random': _random_chars}
 
 
+TEXT_KINDS = tuple(_TEXT_KINDS)
+
+
+def parse_text_kinds(text: str) -> Dict[str, float]:
+    """``'word=0.85,digits=0.15'`` -> ``{'word': 0.85, 'digits': 0.15}`` (weights > 0).
+
+    Raises:
+        ValueError: naming the bad item (an unknown kind, a missing or non-positive weight).
+    """
+    kinds = {}
+    for item in filter(None, (part.strip() for part in str(text).split(','))):
+        kind, _, weight = item.partition('=')
+        try:
+            value = float(weight)
+        except ValueError:
+            value = float('nan')
+        if kind not in _TEXT_KINDS or not value > 0:
+            raise ValueError(f'text kinds: bad item {item!r} in {text!r}; expected KIND=WEIGHT '
+                             f'with KIND in {TEXT_KINDS} and WEIGHT > 0')
+        kinds[kind] = value
+    if not kinds:
+        raise ValueError(f'text kinds: none given in {text!r}')
+    return kinds
+
+
 def random_text(rng: np.random.Generator, cfg: SynthConfig) -> str:
     """Draw a label from ``cfg.text_kinds`` with ``cfg.min_len <= len <= cfg.max_len``.
 

@@ -42,24 +42,35 @@ def result_rows(records: Mapping[str, dict], inits: Sequence[str], labels: Mappi
     return R.build_table(runs, metric)
 
 
-def bar_chart(rows: Sequence[dict], inits: Sequence[str], path: Path) -> Path:
-    """Grouped bars: one group per test set (and the average), one bar per initialisation."""
+def bar_chart(tables: Mapping[str, Sequence[dict]], inits: Sequence[str], path: Path) -> Path:
+    """One panel per metric; in each, a group per test set (and the average), a bar per
+    initialisation.
+
+    Args:
+        tables: Metric title -> rows of :func:`result_rows` (percentages).
+        inits: The initialisations, in row order (for the colours).
+        path: PNG to write.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    columns = [c for c in rows[0] if c not in (R.NAME_COLUMN, R.WAVG)]
-    width = 0.8 / len(rows)
-    fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 1.5, 3.6))
-    for k, (row, init) in enumerate(zip(rows, inits)):
-        xs = [i + (k - (len(rows) - 1) / 2) * width for i in range(len(columns))]
-        ax.bar(xs, [row[c] or 0 for c in columns], width, label=row[R.NAME_COLUMN],
-               color=COLOURS.get(init))
-    ax.set_xticks(range(len(columns)))
-    ax.set_xticklabels([c.replace('_', ' ') for c in columns], fontsize=8)
-    ax.set_ylabel('word accuracy (WAICS, %)')
-    ax.set_ylim(0, 100)
-    ax.grid(axis='y', alpha=0.3)
-    ax.legend(fontsize=8, ncol=len(rows), loc='upper right')
+    first = next(iter(tables.values()))
+    columns = [c for c in first[0] if c not in (R.NAME_COLUMN, R.WAVG)]
+    width = 0.8 / len(first)
+    fig, axes = plt.subplots(len(tables), 1, figsize=(1.3 * len(columns) + 1.5,
+                                                      2.9 * len(tables)), squeeze=False)
+    for ax, (title, rows) in zip(axes[:, 0], tables.items()):
+        for k, (row, init) in enumerate(zip(rows, inits)):
+            xs = [i + (k - (len(rows) - 1) / 2) * width for i in range(len(columns))]
+            ax.bar(xs, [row[c] or 0 for c in columns], width, label=row[R.NAME_COLUMN],
+                   color=COLOURS.get(init))
+        ax.set_xticks(range(len(columns)))
+        ax.set_xticklabels([c.replace('_', ' ') for c in columns], fontsize=8)
+        ax.set_ylabel(f'{title} (%)')
+        top = max((row[c] or 0) for row in rows for c in columns)
+        ax.set_ylim(0, min(100, max(5, top * 1.25)))
+        ax.grid(axis='y', alpha=0.3)
+        ax.legend(fontsize=7, ncol=len(rows), loc='upper right')
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -85,7 +96,7 @@ def loss_figure(curves: Mapping[str, List[dict]], labels: Mapping[str, str], pat
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(f'loss (moving average)')
+    axes[0][0].set_ylabel('loss (moving average)')
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -108,24 +119,23 @@ def _attention_table(encoders: Mapping[str, dict], labels: Mapping[str, str],
     return lines
 
 
-def _findings(rows: Sequence[dict], inits: Sequence[str]) -> List[str]:
-    """Plain statements of what the table shows (differences to scratch on the average)."""
+def _findings(rows: Sequence[dict], inits: Sequence[str], metric: str) -> List[str]:
+    """Plain statements of what a table shows: each initialisation against scratch."""
     by_init = dict(zip(inits, rows))
-    base = by_init['scratch'][R.AVG]
-    lines = [f'- From scratch: {base:.1f}% average WAICS.']
+    scratch = by_init['scratch']
+    sets = [c for c in scratch if c not in (R.NAME_COLUMN, R.AVG, R.WAVG)]
+    lines = [f'- {metric}, from scratch: {scratch[R.AVG]:.1f}% on average.']
     for init in inits[1:]:
         row = by_init[init]
-        diff = row[R.AVG] - base
-        better = sum(1 for c in row if c not in (R.NAME_COLUMN, R.AVG, R.WAVG)
-                     and row[c] is not None and by_init['scratch'][c] is not None
-                     and row[c] > by_init['scratch'][c])
-        sets = len([c for c in row if c not in (R.NAME_COLUMN, R.AVG, R.WAVG)])
-        lines.append(f'- {row[R.NAME_COLUMN]}: {row[R.AVG]:.1f}% ({diff:+.1f} points over '
-                     f'scratch; above scratch on {better} of {sets} test sets).')
+        better = sum(1 for c in sets if row[c] is not None and scratch[c] is not None
+                     and row[c] > scratch[c])
+        lines.append(f'- {metric}, {row[R.NAME_COLUMN]}: {row[R.AVG]:.1f}% '
+                     f'({row[R.AVG] - scratch[R.AVG]:+.1f} points over scratch; above '
+                     f'scratch on {better} of {len(sets)} test sets).')
     top = max(r[R.AVG] for r in rows)
     best = [r[R.NAME_COLUMN] for r in rows if r[R.AVG] == top]
-    lines.append(f'- Best average: {", ".join(best)}.' if len(best) < len(rows)
-                 else '- All four initialisations have the same average.')
+    lines.append(f'- {metric}, best average: {", ".join(best)}.' if len(best) < len(rows)
+                 else f'- {metric}: all four initialisations have the same average.')
     return lines
 
 
@@ -152,7 +162,7 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
     pretrain = [i for i in inits if i != 'scratch']
     rows = result_rows(records, inits, labels, MAIN_METRIC)
     ned_rows = result_rows(records, inits, labels, EXTRA_METRIC)
-    bar_chart(rows, inits, root / 'results.png')
+    bar_chart({'WAICS': rows, '1 - N.E.D': ned_rows}, inits, root / 'results.png')
     curves = {a: read_losses(Path(records[f'pretrain_{a}']['checkpoint']).parent /
                              'losses.jsonl') for a in pretrain}
     loss_figure(curves, labels, root / 'pretrain_losses.png')
@@ -184,13 +194,15 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
            '',
            *[f'{n}' for n in R.table_notes(rows, {k: P.test for k in test_sets})],
            '',
-           '![WAICS per test set](results.png)',
-           '',
-           '1 - normalised edit distance (%, MMOCR `OneMinusNEDMetric`):',
+           '1 - normalised edit distance (%, MMOCR `OneMinusNEDMetric`; partial credit for '
+           'partly right words):',
            '',
            R.to_markdown(ned_rows, decimals=1),
            '',
-           *_findings(rows, inits),
+           '![WAICS and 1 - N.E.D per test set](results.png)',
+           '',
+           *_findings(rows, inits, 'WAICS'),
+           *_findings(ned_rows, inits, '1 - N.E.D'),
            '',
            f'### {R.PUBLISHED_HEADING}',
            '',
