@@ -64,8 +64,8 @@ PROFILES = {
                      mae_iters=20, lmim_iters=6, mnsp_iters=6, finetune_batch=32,
                      finetune_iters=20, attention_images=4),
     'default': Profile(pool=10000, train=3000, test=300, pretrain_batch=64,
-                       mae_iters=1500, lmim_iters=400, mnsp_iters=400, finetune_batch=32,
-                       finetune_iters=1800, attention_images=16),
+                       mae_iters=1000, lmim_iters=200, mnsp_iters=200, finetune_batch=32,
+                       finetune_iters=1400, attention_images=16),
 }
 # What the labels look like everywhere (renderer text kinds and lengths): words and numbers
 # of 2-10 characters; `long_words` keeps its preset's compounds at 11-16 characters.

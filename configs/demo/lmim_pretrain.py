@@ -6,5 +6,7 @@ grid = (4, 16)
 model = dict(backbone=dict(patch_size=patch_size),
              neck=dict(grid=grid),
              target_generator=dict(backbone=dict(patch_size=patch_size)))
-train_dataloader = dict(batch_size=64)
+# the guidance view's augmentation costs ~20 ms per crop: two workers prepare batches while
+# the model steps (measured in the demo: 1.36 s/iteration at batch 64 without them)
+train_dataloader = dict(batch_size=64, num_workers=2, persistent_workers=True)
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3))

@@ -130,7 +130,7 @@ def _findings(rows: Sequence[dict], inits: Sequence[str], metric: str) -> List[s
         better = sum(1 for c in sets if row[c] is not None and scratch[c] is not None
                      and row[c] > scratch[c])
         lines.append(f'- {metric}, {row[R.NAME_COLUMN]}: {row[R.AVG]:.1f}% '
-                     f'({row[R.AVG] - scratch[R.AVG]:+.1f} points over scratch; above '
+                     f'({row[R.AVG] - scratch[R.AVG]:+.1f} points vs scratch; above '
                      f'scratch on {better} of {len(sets)} test sets).')
     top = max(r[R.AVG] for r in rows)
     best = [r[R.NAME_COLUMN] for r in rows if r[R.AVG] == top]
