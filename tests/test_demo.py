@@ -1,4 +1,5 @@
 """`make demo` end to end: the --quick profile of tools/demo.py, as a user runs it."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -114,3 +115,16 @@ def test_loss_record_keeps_the_last_value_per_iteration(tmp_path):
                  '{"iter": 2, "loss": 2.5}\n{"iter": 3, "lo')  # resumed at 2, killed at 3
     assert [(r['iter'], r['loss']) for r in read_losses(f)] == [(1, 3.0), (2, 2.5)]
     assert smooth([1.0, float('nan'), 3.0], 2) == [1.0, 1.0, 2.0]
+
+
+def test_a_config_edit_makes_its_stage_stale(tmp_path):
+    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
+    demo_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo_tool)
+    study = demo_tool.Study(demo_tool.parse_args(['--quick', '--work-dir', str(tmp_path)]))
+    child = tmp_path / 'child.py'
+    child.write_text(f"_base_ = ['{ROOT}/configs/demo/mae_pretrain.py']\n")
+    before = study.params(str(child))
+    assert before == study.params(str(child)) and 'config' not in study.params()
+    child.write_text(child.read_text() + 'optim_wrapper = dict(optimizer=dict(lr=1e-4))\n')
+    assert study.params(str(child))['config'] != before['config']

@@ -30,6 +30,7 @@ Every stage's exact config is written to ``<work-dir>/configs/`` and ``report.md
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -145,21 +146,33 @@ class Study:
         return (['render'] + [f'pretrain_{a}' for a in PRETRAIN]
                 + [f'finetune_{i}' for i in INITS] + ['attention'])
 
-    def params(self) -> dict:
-        """What every stage's output depends on; a change reruns the stage from scratch."""
-        return dict(profile=dataclasses.asdict(self.profile), seed=self.args.seed)
+    def params(self, config: Optional[str] = None) -> dict:
+        """What a stage's output depends on; a change reruns the stage from scratch.
 
-    def run(self, name: str, fn: Callable[[Path], dict], depends: tuple = ()) -> dict:
+        Args:
+            config: the stage's config file; its content (with its ``_base_`` files) counts.
+        """
+        params = dict(profile=dataclasses.asdict(self.profile), seed=self.args.seed)
+        if config:
+            from mmengine.config import Config
+            content = json.dumps(Config.fromfile(str(REPO / config))._cfg_dict.to_dict(),
+                                 sort_keys=True, default=repr)
+            params['config'] = hashlib.sha1(content.encode()).hexdigest()
+        return params
+
+    def run(self, name: str, fn: Callable[[Path], dict], depends: tuple = (),
+            config: Optional[str] = None) -> dict:
         """Run stage ``name`` unless its ``done.json`` matches; remember its record.
 
         Args:
             name: stage name, also its directory under the work dir.
             fn: ``fn(stage_dir) -> summary``; resumes from what ``stage_dir`` holds.
             depends: stages whose rerun makes this one stale.
+            config: the stage's config file (an edit to it reruns the stage).
         """
         stage_dir = self.root / name
         done, params_file = stage_dir / 'done.json', stage_dir / 'params.json'
-        params = self.params()
+        params = self.params(config)
         stale = any(self.records[d].get('ran') for d in depends)
         if name in self.forced or stale or (
                 params_file.is_file() and json.loads(params_file.read_text()) != params):
@@ -335,10 +348,10 @@ def main(argv=None):
     study.run('render', study.render)
     for algo in PRETRAIN:
         deps = ('render', ) if algo == 'mae' else ('render', 'pretrain_mae')
-        study.run(f'pretrain_{algo}', study.pretrain(algo), deps)
+        study.run(f'pretrain_{algo}', study.pretrain(algo), deps, CONFIGS[algo])
     for init in INITS:
         deps = ('render', ) + (() if init == 'scratch' else (f'pretrain_{init}', ))
-        study.run(f'finetune_{init}', study.finetune(init), deps)
+        study.run(f'finetune_{init}', study.finetune(init), deps, CONFIGS['finetune'])
     study.run('attention', study.attention, tuple(f'finetune_{i}' for i in INITS)
               + tuple(f'pretrain_{a}' for a in PRETRAIN))
     from mnsp_mm.utils.demo_report import write_report

@@ -10,7 +10,7 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence
+from typing import List, Mapping, Sequence
 
 from . import results as R
 from .progress import read_losses, smooth
