@@ -72,12 +72,19 @@ class SampleSeededMasking(Hook):
 def _config(tmp_path, name, pool, teacher) -> Path:
     """The tiny config with deterministic views, SGD (updates linear in the gradient)."""
     cfg = tmp_path / f'{name}.py'
+    pipeline = ''
+    if name == 'lmim':  # the guidance view without its random augmentation
+        pipeline = (", pipeline=[dict(type='LoadTextImage', channel_order='rgb'),"
+                    "dict(type='MultiView', num_views=[1, 1], transforms=["
+                    "[dict(type='Resize', scale=(128, 32), keep_ratio=False)],"
+                    "[dict(type='Resize', scale=(128, 32), keep_ratio=False)]]),"
+                    "dict(type='PackInputs')]")
     lines = [
         f"_base_ = ['{ROOT / CONFIGS[name]}']",
         "custom_imports = dict(imports=['mnsp_mm', 'test_ddp'], allow_failed_imports=False)",
         "custom_hooks = [dict(type='SampleSeededMasking')]",
         f"train_dataloader = dict(batch_size={GLOBAL_BATCH}, "
-        f"dataset=dict(sources=['{pool}/lmdb/u']))",
+        f"dataset=dict(sources=['{pool}/lmdb/u']{pipeline}))",
         "optim_wrapper = dict(type='OptimWrapper', _delete_=True, "
         "optimizer=dict(type='SGD', lr=0.5))",
         "param_scheduler = []",
@@ -90,14 +97,6 @@ def _config(tmp_path, name, pool, teacher) -> Path:
     if name == 'mnsp':
         lines.append(f"model = dict(target_generator=dict(checkpoint='{teacher}'), "
                      "neck=dict(dropout=0.), nsp_neck=dict(dropout=0.))")
-    if name == 'lmim':  # the guidance view without its random augmentation
-        lines.append(
-            "train_dataloader.update(dataset=dict(pipeline=["
-            "dict(type='LoadTextImage', channel_order='rgb'),"
-            "dict(type='MultiView', num_views=[1, 1], transforms=["
-            "[dict(type='Resize', scale=(128, 32), keep_ratio=False)],"
-            "[dict(type='Resize', scale=(128, 32), keep_ratio=False)]]),"
-            "dict(type='PackInputs')]))")
     cfg.write_text('\n'.join(lines) + '\n')
     return cfg
 
