@@ -228,12 +228,14 @@ def test_cached_decoding_gives_the_same_predictions(valid_ratios):
     dec_cfg = dict(cfg.model.decoder)
     dec_cfg.pop('type')
     torch.manual_seed(0)
-    cached = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=False).eval()
+    # the dictionary and postprocessor come from mmocr's registry, whatever ran before
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        cached = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=False).eval()
+        full = MAERecDecoder(**dec_cfg, cache_kv=False).eval()
+        exiting = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=True).eval()
     for p in cached.parameters():  # larger weights: varied, long predictions
         p.data.normal_(0, 0.3)
-    full = MAERecDecoder(**dec_cfg, cache_kv=False).eval()
     full.load_state_dict(cached.state_dict())
-    exiting = MAERecDecoder(**dec_cfg, cache_kv=True, early_exit=True).eval()
     exiting.load_state_dict(cached.state_dict())
     feat = torch.randn(3, 257, 96)
     data = [TextRecogDataSample(metainfo=dict(valid_ratio=r)) for r in valid_ratios]
