@@ -34,12 +34,11 @@ def _minutes(seconds: float) -> str:
     return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
 
 
-def result_rows(records: Mapping[str, dict], inits: Sequence[str], labels: Mapping[str, str],
-                metric: str) -> List[dict]:
-    """One row per initialisation (percentages, per test set + avg + weighted avg)."""
-    runs = [R.load_run_metrics(records[f'finetune_{i}']['metrics'], name=labels[i])
+def load_runs(records: Mapping[str, dict], inits: Sequence[str],
+              labels: Mapping[str, str]) -> List[dict]:
+    """The fine-tuned models' test metrics, one run per initialisation (read once)."""
+    return [R.load_run_metrics(records[f'finetune_{i}']['metrics'], name=labels[i])
             for i in inits]
-    return R.build_table(runs, metric)
 
 
 def bar_chart(tables: Mapping[str, Sequence[dict]], inits: Sequence[str], path: Path) -> Path:
@@ -47,7 +46,7 @@ def bar_chart(tables: Mapping[str, Sequence[dict]], inits: Sequence[str], path: 
     initialisation.
 
     Args:
-        tables: Metric title -> rows of :func:`result_rows` (percentages).
+        tables: Metric title -> rows of ``results.build_table`` (percentages).
         inits: The initialisations, in row order (for the colours).
         path: PNG to write.
     """
@@ -160,8 +159,8 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
     """
     root = Path(root)
     pretrain = [i for i in inits if i != 'scratch']
-    rows = result_rows(records, inits, labels, MAIN_METRIC)
-    ned_rows = result_rows(records, inits, labels, EXTRA_METRIC)
+    runs = load_runs(records, inits, labels)
+    rows, ned_rows = R.build_table(runs, MAIN_METRIC), R.build_table(runs, EXTRA_METRIC)
     bar_chart({'WAICS': rows, '1 - N.E.D': ned_rows}, inits, root / 'results.png')
     curves = {a: read_losses(Path(records[f'pretrain_{a}']['checkpoint']).parent /
                              'losses.jsonl') for a in pretrain}

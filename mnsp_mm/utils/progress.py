@@ -24,7 +24,7 @@ def _loss_terms(outputs) -> Dict[str, float]:
         return {}
     terms = {}
     for key, value in outputs.items():
-        if key == 'loss' or key.startswith('loss'):
+        if key.startswith('loss'):
             try:
                 terms[key] = float(value)
             except (TypeError, ValueError):
