@@ -92,6 +92,22 @@ def test_text_charset_and_length_bounds(min_len, max_len):
         assert max(map(len, texts)) >= 20
 
 
+def test_lowercase_labels_only_and_cli_flag(tmp_path):
+    cfg = synth.SynthConfig(lowercase=True)
+    rng, mixed = np.random.default_rng(0), np.random.default_rng(0)
+    texts = [synth.random_text(rng, cfg) for _ in range(300)]
+    assert all(t == t.lower() for t in texts) and any(c.isalpha() for t in texts for c in t)
+    # the same draws as without the flag, lower-cased (lowercase changes nothing else)
+    assert texts == [synth.random_text(mixed, synth.SynthConfig()).lower() for _ in range(300)]
+    out = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'render_synth.py'), '--out', str(tmp_path),
+         '--num', '8', '--seed', '3', '--lowercase'], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / 'textrecog_train.json').read_text())
+    assert [e['instances'][0]['text'] for e in data['data_list']] == \
+        [synth.render_sample((3, i), cfg).text for i in range(8)]
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError):
         synth.SynthConfig(min_len=0)

@@ -40,6 +40,8 @@ def parse_args(presets):
     p.add_argument('--text-kinds', type=synth.parse_text_kinds, metavar='KIND=W,...',
                    help="label mix, e.g. word=0.85,digits=0.15 (default: the profile's; "
                         f"kinds: {', '.join(synth.TEXT_KINDS)})")
+    p.add_argument('--lowercase', action='store_true',
+                   help='lower-case every label (the 36-symbol benchmark alphabet)')
     p.add_argument('--name', default='train', help='split name in the file names (train)')
     p.add_argument('--image-ext', choices=['png', 'jpg'], default='png',
                    help='image encoding (masks are always png)')
@@ -54,7 +56,7 @@ def main():
     args = parse_args(sorted(synth.PRESETS))
     cfg = synth.preset(args.profile)
     overrides = dict(min_len=args.min_len, max_len=args.max_len, text_kinds=args.text_kinds)
-    cfg = replace(cfg, height=args.height, width=args.width,
+    cfg = replace(cfg, height=args.height, width=args.width, lowercase=args.lowercase,
                   **{k: v for k, v in overrides.items() if v is not None})
     fmt = ('json', 'lmdb') if args.format == 'both' else (args.format,)
     start = time.perf_counter()

@@ -2,10 +2,11 @@
 # model.target_generator.checkpoint), 8x8 patches like the demo's MAE.
 _base_ = ['../pretrain/lmim_text-vit-tiny_synth-cpu.py']
 patch_size = 8
+stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (4, 16)
-model = dict(backbone=dict(patch_size=patch_size),
+model = dict(backbone=dict(patch_size=patch_size, stem=stem),
              neck=dict(grid=grid),
-             target_generator=dict(backbone=dict(patch_size=patch_size)))
+             target_generator=dict(backbone=dict(patch_size=patch_size, stem=stem)))
 # The guidance view's augmentation (~20 ms per crop) is most of an LMIM step here: 1.36 s at
 # batch 64. Dataloader workers do not help on 2 cores (measured 1.9 s with two of them).
 train_dataloader = dict(batch_size=64)

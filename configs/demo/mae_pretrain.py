@@ -3,8 +3,9 @@
 # minutes; tools/demo.py sets the data, iterations and schedule of its profile.
 _base_ = ['../pretrain/mae_text-vit-tiny_synth-cpu.py']
 patch_size = 8
+stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (4, 16)
-model = dict(backbone=dict(patch_size=patch_size),
+model = dict(backbone=dict(patch_size=patch_size, stem=stem),
              neck=dict(grid=grid, patch_size=patch_size),
              head=dict(patch_size=patch_size))
 train_dataloader = dict(batch_size=64)

@@ -3,10 +3,11 @@
 # 1x4, 2x8 and 4x16 tokens.
 _base_ = ['../pretrain/mnsp_text-vit-tiny_synth-cpu.py']
 patch_size = 8
+stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (4, 16)
-model = dict(backbone=dict(patch_size=patch_size),
+model = dict(backbone=dict(patch_size=patch_size, stem=stem),
              neck=dict(grid=grid),
              nsp_neck=dict(grid=grid),
-             target_generator=dict(backbone=dict(patch_size=patch_size)))
+             target_generator=dict(backbone=dict(patch_size=patch_size, stem=stem)))
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3))

@@ -34,6 +34,18 @@ def _minutes(seconds: float) -> str:
     return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
 
 
+def stages_wall_seconds(records: Mapping[str, dict]) -> float:
+    """Wall time of the stages: stages run side by side count once, as their group's time."""
+    total, groups = 0.0, {}
+    for r in records.values():
+        if r.get('group'):
+            key = tuple(r['group'])
+            groups[key] = max(groups.get(key, 0.0), r.get('group_elapsed', r['seconds']))
+        else:
+            total += r['seconds']
+    return total + sum(groups.values())
+
+
 def load_runs(records: Mapping[str, dict], inits: Sequence[str],
               labels: Mapping[str, str]) -> List[dict]:
     """The fine-tuned models' test metrics, one run per initialisation (read once)."""
@@ -166,7 +178,7 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
                              'losses.jsonl') for a in pretrain}
     loss_figure(curves, labels, root / 'pretrain_losses.png')
     P = profile
-    stage_total = sum(r['seconds'] for r in records.values())
+    stage_total = stages_wall_seconds(records)
     sizes = records['render']['sizes']
 
     out = [f'# mnsp_mm demo: pretraining for text recognition on synthetic data ({profile_name})',
@@ -175,13 +187,16 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
            f'({platform.machine()}), {_versions()}. Stages took {_minutes(stage_total)} in all '
            f'(this invocation: {_minutes(wall_seconds)}).',
            '',
-           f'Setup: a tiny TextViT (4 layers, 96-d, 8x8 patches on 32x128 crops) is pretrained '
-           f'on {sizes["pool"]} unlabeled synthetic crops with MAE ({P.mae_iters} iterations), '
-           f'then LMIM ({P.lmim_iters}) and MNSP ({P.mnsp_iters}) with the MAE encoder as '
-           f'their frozen teacher (batch {P.pretrain_batch}). The MAERec recogniser '
+           f'Setup: a tiny TextViT (a small CNN as patch embedding, 4 layers, 96-d, 8x8 patches '
+           f'on 32x128 crops) is pretrained on {sizes["pool"]} unlabeled synthetic crops of '
+           f'lower-case text with MAE ({P.mae_iters} iterations), '
+           f'then LMIM ({P.lmim_iters}) and MNSP ({P.mnsp_iters}) continue from the MAE '
+           f'encoder, which is also their frozen teacher (batch {P.pretrain_batch}). The '
+           f'MAERec recogniser '
            f'(2-layer decoder) is fine-tuned from scratch and from each encoder on '
            f'{sizes["train"]} labeled crops for {P.finetune_iters} iterations '
-           f'(batch {P.finetune_batch}; same seed, data order and schedule for all four), '
+           f'(batch {P.finetune_batch}; same seed, data order and schedule for all four; '
+           f'layer-wise lr decay 0.75 for the pretrained encoders), '
            f'then its last checkpoint is tested on {len(test_sets)} held-out sets of '
            f'{P.test} crops. Nothing is tuned on the test sets.',
            '',
@@ -226,9 +241,13 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
             'renderer), next to a uniform map\'s share (chance):',
             '']
     out += _attention_table(records['attention']['encoders'], labels, root)
-    out += ['', '## Time per stage', '', '| stage | time | result |', '|---|---:|---|']
+    out += ['', '## Time per stage', '',
+            f'{_minutes(stage_total)} in all. Stages marked * ran side by side (`--jobs`), '
+            'each with its share of the cores; their times overlap.', '',
+            '| stage | time | result |', '|---|---:|---|']
     for name, r in records.items():
-        out.append(f'| {name} | {_minutes(r["seconds"])} | {r["line"]} |')
+        mark = ' *' if r.get('group') else ''
+        out.append(f'| {name}{mark} | {_minutes(r["seconds"])} | {r["line"]} |')
     out += ['', '## Reproduce', '', 'The whole demo (stages already done are skipped):', '',
             f'    {command}', '',
             'Each stage on its own (the configs are in `configs/`, written by the demo):', '']

@@ -39,11 +39,15 @@ class ProgressHook(Hook):
         desc: Bar label, e.g. ``'pretrain MAE'``.
         loss_file: JSON-lines file the per-iteration losses are appended to; None: no record.
         disable: No bars (the loss record is still written).
+        position: Terminal line of the bar (0: the current one), for runs shown side by side
+            from several processes.
     """
     priority = 'BELOW_NORMAL'
 
-    def __init__(self, desc: str, loss_file: Optional[PathLike] = None, disable: bool = False):
+    def __init__(self, desc: str, loss_file: Optional[PathLike] = None, disable: bool = False,
+                 position: int = 0):
         self.desc = desc
+        self.position = position
         self.loss_file = Path(loss_file) if loss_file else None
         self.disable = disable
         self._bar = None
@@ -52,7 +56,8 @@ class ProgressHook(Hook):
     def _open_bar(self, total: int, initial: int, desc: str, unit: str):
         from tqdm import tqdm
         self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit,
-                         dynamic_ncols=True, disable=self.disable, smoothing=0.1)
+                         dynamic_ncols=True, disable=self.disable, smoothing=0.1,
+                         position=self.position, leave=self.position == 0)
 
     def _close_bar(self):
         if self._bar is not None:

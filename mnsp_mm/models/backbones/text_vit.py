@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ...registry import register_model
 from ..utils.pos_embed import grid_of, sincos_2d
+from .conv_stem import ConvStem
 
 
 class MaskedTokens(NamedTuple):
@@ -119,6 +120,9 @@ class TextViT(VisionTransformer):
             mmpretrain's 8-layer 768-d ``'small'``.
         img_size: ``(h, w)`` the position table is built for. Default (32, 128).
         patch_size: int or ``(ph, pw)``. Default 4.
+        stem: ``'patch'``: the linear patch projection (ViT, MAERec); ``'conv'``: a small
+            CNN down to the patch size (:class:`ConvStem`; power-of-two patches), which a small
+            ViT trained on little data needs to learn to read in a few thousand steps.
         learnable_pos: train the position table (fine-tuning) instead of fixing it to
             sin-cos (pretraining, as MAE).
         out_type: ``'raw'`` (B, 1+L, C), ``'featmap'`` (B, C, h, w), ``'cls_token'`` (B, C)
@@ -149,6 +153,7 @@ class TextViT(VisionTransformer):
                  arch: Union[str, dict] = 'small',
                  img_size: Union[int, Sequence[int]] = (32, 128),
                  patch_size: Union[int, Sequence[int]] = 4,
+                 stem: str = 'patch',
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = -1,
                  drop_rate: float = 0.,
@@ -168,6 +173,8 @@ class TextViT(VisionTransformer):
         img_size = tuple(img_size) if isinstance(img_size, Sequence) else (img_size, img_size)
         patch = tuple(patch_size) if isinstance(patch_size, Sequence) else (patch_size, ) * 2
         grid_of(img_size, patch)  # clear error before any module is built
+        if stem not in ('patch', 'conv'):
+            raise ValueError(f"stem must be 'patch' or 'conv', got {stem!r}")
         if pretrained:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained, prefix=pretrained_prefix)
         elif init_cfg is None:  # MAE's initialisation
@@ -183,6 +190,8 @@ class TextViT(VisionTransformer):
         if not tuple_output and len(self.out_indices) != 1:
             raise ValueError('tuple_output=False needs exactly one entry in out_indices, '
                              f'got {self.out_indices}')
+        if stem == 'conv':
+            self.patch_embed = ConvStem(self.embed_dims, patch, in_channels)
         self.patch_size = patch
         self.learnable_pos = learnable_pos
         self.pos_embed.requires_grad_(learnable_pos)
