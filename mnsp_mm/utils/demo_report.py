@@ -198,7 +198,8 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
            f'(batch {P.finetune_batch}; same seed, data order and schedule for all four; '
            f'layer-wise lr decay 0.75 for the pretrained encoders), '
            f'then its last checkpoint is tested on {len(test_sets)} held-out sets of '
-           f'{P.test} crops. Nothing is tuned on the test sets.',
+           f'{P.test} crops. The README ("The demo") says how each setting was chosen and '
+           f'on which data; one was chosen after seeing these test sets.',
            '',
            '## Results',
            '',
