@@ -26,14 +26,17 @@ def demo(work, *extra):
 @pytest.fixture(scope='module')
 def quick_run(tmp_path_factory):
     work = tmp_path_factory.mktemp('demo')
-    return work, demo(work)
+    return work, demo(work, '--jobs', '2')  # training stages side by side, in worker processes
 
 
 def test_quick_demo_runs_every_stage_and_writes_the_report(quick_run):
     work, out = quick_run
     for stage in STAGES:
         assert f'[{stage}] ' in out and (work / stage / 'done.json').is_file(), stage
+    group = json.loads((work / 'finetune_mae' / 'done.json').read_text())
+    assert group['group'][-1] == 'finetune_mnsp' and group['group_elapsed'] >= group['seconds']
     report = (work / 'report.md').read_text()
+    assert '| finetune_mae * |' in report and '| pretrain_mae |' in report
     table = report.split('## Results')[1].split('![')[0]
     header = next(line for line in table.splitlines() if line.startswith('| run'))
     assert all(s in header for s in SETS) and 'avg' in header and 'weighted avg' in header
@@ -95,7 +98,7 @@ def test_rerun_skips_done_stages_resumes_an_unfinished_one_and_redoes_forced_one
     stage = work / 'finetune_lmim'
     (stage / 'done.json').unlink()
     lines = len(read_losses(stage / 'losses.jsonl'))
-    out = demo(work, '--force', 'pretrain_mnsp')
+    out = demo(work, '--force', 'pretrain_mnsp', '--jobs', '1')  # the in-process path
     redone = [s for s in STAGES if f'[{s}] done earlier' not in out]
     assert redone == ['pretrain_mnsp', 'finetune_lmim', 'finetune_mnsp', 'attention'], out
     assert (stage / 'done.json').is_file()
