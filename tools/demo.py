@@ -247,14 +247,12 @@ class Study:
                                                                for d in depends):
                         continue
                     waiting.remove(stage)
+                    if self.args.jobs == 1:
+                        self.run(name, self.stage_fn(name), depends, config)
+                        continue
                     record = self._prepare(name, depends, config)
                     if record is not None:
                         self.records[name] = record
-                    elif self.args.jobs == 1:
-                        t0 = time.perf_counter()
-                        summary = self.stage_fn(name)(self.root / name)
-                        self.records[name] = self._finish(name, summary,
-                                                          time.perf_counter() - t0)
                     else:
                         if pool is None:
                             import multiprocessing

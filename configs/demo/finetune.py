@@ -4,9 +4,9 @@
 # Two changes from the CPU fine-tuning config, both measured (README, "The demo"): the conv
 # stem, without which the tiny recogniser stays at the language-model plateau for thousands
 # of steps, and no MAERec augmentation: the rendered crops are distorted already, and on
-# this budget the augmentation only slowed learning (WAICS 1.7% vs 8.7% after 1400 steps). tools/demo.py sets the data root,
-# the initialisation (model.backbone.pretrained), iterations and schedule; the four
-# initialisations share everything else, seed included. No validation during training:
+# this budget the augmentation only slowed learning (WAICS 1.7% vs 8.7% after 1400 steps).
+# tools/demo.py sets the data root, the initialisation (model.backbone.pretrained),
+# iterations and schedule; the four initialisations share everything else, seed included. No validation during training:
 # the budget is fixed and the last checkpoint is tested (nothing is tuned on the test sets).
 _base_ = ['../finetune/maerec_text-vit-tiny_synth-cpu.py']
 data_root = 'work_dirs/demo/data/finetune'

@@ -22,9 +22,9 @@ class ConvStem(BaseModule):
     3x3 conv + norm + ReLU + 2x2 max-pool (1-wide on a side that has reached its patch
     size), widths doubling up to ``embed_dims``; then a 3x3 conv + norm + ReLU and a 1x1
     ``projection`` (no norm) to ``embed_dims``. A token's receptive field is wider than its
-    patch: in masked pretraining a kept token has seen a few pixels of the
-    removed patches next to it (the stem always runs on the whole image, so its BN statistics
-    are those of whole images, in pretraining, in a frozen teacher and in fine-tuning).
+    patch: in masked pretraining a kept token has seen a few pixels of the removed patches
+    next to it (the stem always runs on the whole image, so its BN statistics are those of
+    whole images, in pretraining, in a frozen teacher and in fine-tuning).
 
     Args:
         embed_dims: token width C.
@@ -50,7 +50,6 @@ class ConvStem(BaseModule):
             c_in = c_out
         self.convs = nn.Sequential(*layers, *self._conv(c_in, embed_dims))
         self.projection = nn.Conv2d(embed_dims, embed_dims, 1)
-        self.patch_size = (ph, pw)
 
     @staticmethod
     def _conv(c_in: int, c_out: int) -> list:
