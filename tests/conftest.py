@@ -5,7 +5,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 
 from mnsp_mm.apis import load_config
-from mnsp_mm.datasets import synth
+from mnsp_mm import synth
 
 TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
 

@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 
 from mnsp_mm.apis import load_config
-from mnsp_mm.datasets import synth
+from mnsp_mm import synth
 from mnsp_mm.utils import attention as A
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from mmpretrain.registry import MODELS as PRE_MODELS
 from timm_reference import timm_vit_forward
 
 from mnsp_mm.apis import build_runner, load_config
-from mnsp_mm.datasets import synth
+from mnsp_mm import synth
 from mnsp_mm.utils.convert import convert_official_checkpoint, textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]

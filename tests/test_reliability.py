@@ -21,7 +21,8 @@ from PIL import Image
 
 from mnsp_mm.apis import build_runner, load_config
 from mnsp_mm.apis import runner as runner_mod
-from mnsp_mm.datasets import FilterTextLabel, LoadTextImage, TextLabelError, synth
+from mnsp_mm import synth
+from mnsp_mm.datasets import FilterTextLabel, LoadTextImage, TextLabelError
 from mnsp_mm.engine import (SKIP_KEY, DataHealthHook, NonFiniteLossError, NonFiniteLossHook,
                             counting_collate)
 

@@ -1,4 +1,4 @@
-"""Tests of the synthetic text-crop renderer (mnsp_mm/datasets/synth.py, tools/render_synth.py)."""
+"""Tests of the synthetic text-crop renderer (mnsp_mm/synth/, tools/render_synth.py)."""
 import importlib.util
 import json
 import subprocess
@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTH_PY = ROOT / 'mnsp_mm' / 'datasets' / 'synth.py'
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
-from mnsp_mm.datasets import synth  # noqa: E402
+from mnsp_mm import synth  # noqa: E402
 
 
 def _same(a, b):
@@ -33,9 +32,13 @@ def test_charset_is_mmocr_english_digits_symbols():
 
 
 def test_module_import_stays_light():
-    code = ('import importlib.util, sys\n'
-            f'spec = importlib.util.spec_from_file_location("s", {str(SYNTH_PY)!r})\n'
-            'spec.loader.exec_module(importlib.util.module_from_spec(spec))\n'
+    # the package alone, without mnsp_mm/__init__ (which registers the OpenMMLab modules)
+    code = ('import sys, types\n'
+            'pkg = types.ModuleType("mnsp_mm")\n'
+            f'pkg.__path__ = [{str(ROOT / "mnsp_mm")!r}]\n'
+            'sys.modules["mnsp_mm"] = pkg\n'
+            'import mnsp_mm.synth as s\n'
+            's.render_sample(0)\n'
             'heavy = {"torch", "mmengine", "mmocr", "mmpretrain", "mmcv", "matplotlib"}\n'
             'print(sorted(heavy & set(sys.modules)))\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
@@ -74,7 +77,7 @@ def test_shapes_and_dtypes(height, width):
         assert s.image.shape == (height, width, 3) and s.image.dtype == np.uint8
         assert s.mask.shape == (height, width) and s.mask.dtype == np.uint8
         assert set(np.unique(s.mask)) <= {0, 255}
-        assert s.font in synth.FONT_NAMES and isinstance(s.text, str)
+        assert s.font in synth.font_names('train') and isinstance(s.text, str)
 
 
 @pytest.mark.parametrize('min_len,max_len', [(1, 25), (1, 1), (3, 6), (20, 25)])
@@ -113,8 +116,12 @@ def test_config_rejects_bad_values():
         synth.SynthConfig(min_len=0)
     with pytest.raises(ValueError):
         synth.SynthConfig(min_len=9, max_len=4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='NoSuchFont'):
         synth.SynthConfig(fonts=('NoSuchFont',))
+    with pytest.raises(ValueError, match='vocab'):
+        synth.SynthConfig(vocab='dev')
+    with pytest.raises(ValueError, match='font_split'):
+        synth.SynthConfig(font_split='test')
     with pytest.raises(ValueError):
         synth.preset('no_such_preset')
 
@@ -158,7 +165,8 @@ def test_gradient_background_never_crosses_the_text_colour():
 
 
 @pytest.mark.parametrize('name', ['default', 'regular', 'curved', 'rotated', 'perspective',
-                                  'low_res', 'long_words', 'unusual_fonts'])
+                                  'low_res', 'long_words', 'unusual_fonts',
+                                  'held_out_fonts'])
 def test_every_preset_renders(name):
     cfg = synth.preset(name)
     for i in range(6):
@@ -171,6 +179,8 @@ def test_every_preset_renders(name):
             assert s.font in synth.UNUSUAL_FONTS
         if name == 'regular':
             assert s.font in synth.COMMON_FONTS
+        if name == 'held_out_fonts':
+            assert s.font in synth.font_names('heldout')
 
 
 def test_fonts_with_tex_layout_never_get_characters_they_draw_wrong():
@@ -281,3 +291,57 @@ def test_text_kinds_spec_parses_and_names_bad_items():
             synth.parse_text_kinds(bad)
     cfg = replace(synth.preset('regular'), text_kinds=synth.parse_text_kinds('digits=1'))
     assert all(synth.render_sample((0, i), cfg).text.isdigit() for i in range(5))
+
+
+# ----------------------------------------------------------------------------- reading (#14)
+
+def test_vocabulary_is_large_and_its_splits_are_disjoint():
+    train, test = synth.vocabulary('train'), synth.vocabulary('test')
+    assert len(train) >= 30000 and len(test) >= 3000
+    assert not set(train) & set(test)
+    assert set(train) | set(test) == set(synth.vocabulary('all'))
+    assert all(synth.word_split(w) == 'test' for w in test[:200])
+    # the split is the word's own: the same whatever list it comes in
+    assert synth.word_split('house') == synth.word_split('house')
+    with pytest.raises(ValueError, match='dev'):
+        synth.vocabulary('dev')
+
+
+def test_test_vocabulary_words_never_become_training_labels():
+    """Labels made of words (single or compound) from the two splits never coincide."""
+    kinds = {'word': 1.0, 'compound': 0.3}
+    train_cfg = replace(synth.preset('default'), text_kinds=kinds, fold_labels=True)
+    test_cfg = replace(train_cfg, vocab='test', min_len=2, max_len=10)
+    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(1)
+    train = {synth.random_text(rng_a, train_cfg) for _ in range(3000)}
+    test = {synth.random_text(rng_b, test_cfg) for _ in range(600)}
+    assert not train & test
+    words_cfg = replace(test_cfg, text_kinds={'word': 1.0})
+    words = {synth.random_text(rng_b, words_cfg) for _ in range(300)}
+    assert words <= set(synth.vocabulary('test'))
+
+
+def test_fold_labels_keeps_mixed_case_in_the_image():
+    cfg = replace(synth.preset('regular'), text_kinds={'word': 1.0}, fold_labels=True)
+    rng = np.random.default_rng(3)
+    drawn = [synth.drawn_text(rng, cfg) for _ in range(200)]
+    assert any(t != t.lower() for t in drawn)  # upper and capitalised words are drawn
+    rng = np.random.default_rng(3)
+    assert [synth.random_text(rng, cfg) for _ in range(200)] == [t.lower() for t in drawn]
+    assert all(synth.render_sample((1, i), cfg).text.islower() for i in range(10))
+
+
+def test_held_out_fonts_are_whole_families_never_used_for_training():
+    catalogue = synth.font_catalogue()
+    heldout, train = synth.font_names('heldout'), synth.font_names('train')
+    assert len(catalogue) >= 100, 'tools/setup_env.sh installs the Debian font packages'
+    assert len(heldout) >= 10 and not set(heldout) & set(train)
+    families = {split: {catalogue[n].family for n in names}
+                for split, names in (('heldout', heldout), ('train', train))}
+    assert not families['heldout'] & families['train']
+    assert set(synth.BUNDLED_FONTS) & set(catalogue) <= set(train)
+    record = synth.font_split_record()
+    assert set(record['heldout']) == families['heldout']
+    cfg = replace(synth.preset('default'), fold_labels=True)
+    used = {synth.render_sample((2, i), cfg).font for i in range(300)}
+    assert used <= set(train) and len(used) >= 50

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mnsp_mm.apis import load_config
-from mnsp_mm.datasets import synth
+from mnsp_mm import synth
 from mnsp_mm.utils import env_check
 
 ROOT = Path(__file__).resolve().parents[1]

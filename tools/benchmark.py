@@ -592,7 +592,7 @@ def machine() -> dict:
 
 def render_data(out_dir: Path, num: int) -> Path:
     """Fresh synthetic crops (labelled json + png, and an LMDB) for the pipelines."""
-    from mnsp_mm.datasets.synth import render_dataset
+    from mnsp_mm.synth import render_dataset
     data = out_dir / 'synth_data'
     shutil.rmtree(data, ignore_errors=True)
     render_dataset(data, num, seed=0, fmt=('json', 'lmdb'))

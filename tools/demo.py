@@ -73,17 +73,26 @@ PROFILES = {
                        mae_iters=1000, lmim_iters=200, mnsp_iters=200, finetune_batch=32,
                        finetune_iters=1400, attention_images=16),
 }
-# What the labels look like everywhere (renderer text kinds and lengths): lower-case words
-# and numbers of 2-10 characters; `long_words` keeps its preset's compounds at 11-16. Lower
-# case, the 36-symbol alphabet benchmarks score on: with mixed case the tiny recogniser read
-# 8.7% of words after 1400 steps, with lower case it passes the plateau (README, "The demo").
-TEXT = dict(text_kinds='word=0.85,digits=0.15', min_len=2, max_len=10, lowercase=True)
-LONG_TEXT = dict(text_kinds=None, min_len=11, max_len=16, lowercase=True)
+# What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
+# most frequent English words; a tenth is held out), random letter/digit strings and numbers
+# of 2-10 characters, drawn in mixed case; labels are lower case (36 classes, the alphabet
+# benchmarks score on). Thousands of distinct labels: a recogniser has to read, it cannot
+# recall a word list.
+TEXT = dict(text_kinds='word=0.7,alnum=0.15,digits=0.15', min_len=2, max_len=10,
+            fold_labels=True, vocab='train')
+# Test crops: out of vocabulary (held-out words, random strings, numbers; the headline) and
+# an in-vocabulary share of training-vocabulary words (``train_word``), scored apart.
+TEST_TEXT = dict(TEXT, text_kinds='word=0.45,alnum=0.15,digits=0.1,train_word=0.3',
+                 vocab='test')
+LONG_TEXT = dict(TEST_TEXT, text_kinds='compound=0.55,alnum=0.15,train_word=0.3', min_len=11,
+                 max_len=16)
 POOL_PRESET = 'default'   # the unlabeled pool mixes every distortion
-TRAIN_PRESET = 'default'  # so does the small labeled set
-# Test-set name -> renderer preset (mnsp_mm.datasets.synth.PRESETS), in table order.
-TEST_SETS = {name: name for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
-                                     'long_words', 'unusual_fonts')}
+TRAIN_PRESET = 'default'  # so does the labeled set; both use the training fonts only
+# Test-set name -> (renderer preset, draw with every training font instead of the preset's
+# few), in table order. held_out_fonts uses fonts that no training or pretraining crop uses.
+TEST_SETS = {name: (name, name not in ('unusual_fonts', 'held_out_fonts'))
+             for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
+                          'long_words', 'unusual_fonts', 'held_out_fonts')}
 PRETRAIN = ('mae', 'lmim', 'mnsp')
 INITS = ('scratch', ) + PRETRAIN
 LABELS = {'scratch': 'scratch', 'mae': 'MAE (MAERec)', 'lmim': 'LMIM', 'mnsp': 'MNSP'}
@@ -164,7 +173,7 @@ class Study:
     @staticmethod
     def stage_names() -> List[str]:
         return (['render'] + [f'pretrain_{a}' for a in PRETRAIN]
-                + [f'finetune_{i}' for i in INITS] + ['attention'])
+                + [f'finetune_{i}' for i in INITS] + ['reference', 'attention'])
 
     def params(self, config: Optional[str] = None) -> dict:
         """What a stage's output depends on; a change reruns the stage from scratch.
@@ -225,7 +234,10 @@ class Study:
         return record
 
     def stage_fn(self, name: str) -> Callable[[Path], dict]:
-        """The function of a training stage (``pretrain_<algo>`` / ``finetune_<init>``)."""
+        """The function of a stage run by :meth:`run_stages` (``pretrain_<algo>``,
+        ``finetune_<init>`` or ``reference``)."""
+        if name == 'reference':
+            return self.reference
         kind, _, what = name.partition('_')
         return self.pretrain(what) if kind == 'pretrain' else self.finetune(what)
 
@@ -281,44 +293,53 @@ class Study:
     def render(self, stage_dir: Path) -> dict:
         from dataclasses import replace
 
-        from mnsp_mm.datasets import synth
+        from mnsp_mm import synth
         from tqdm import tqdm
         P, seed = self.profile, self.args.seed
         ft = self.data / 'finetune'
         shutil.rmtree(self.data, ignore_errors=True)  # a half-written set is redone whole
-        jobs = [('pool', POOL_PRESET, P.pool, seed, self.data / 'pool', ('lmdb', ), False,
-                 False),
-                ('train', TRAIN_PRESET, P.train, seed + 1, ft, ('json', ), True, False)]
-        jobs += [(name, preset, P.test, seed + 10 + i, ft, ('json', ), True, True)
-                 for i, (name, preset) in enumerate(TEST_SETS.items())]
+        jobs = [('pool', POOL_PRESET, False, P.pool, seed, self.data / 'pool', ('lmdb', ),
+                 False, False, TEXT),
+                ('train', TRAIN_PRESET, False, P.train, seed + 1, ft, ('json', ), True, False,
+                 TEXT)]
+        jobs += [(name, preset, all_fonts, P.test, seed + 10 + i, ft, ('json', ), True, True,
+                  LONG_TEXT if name == 'long_words' else TEST_TEXT)
+                 for i, (name, (preset, all_fonts)) in enumerate(TEST_SETS.items())]
         commands, sizes = [], {}
         pool = synth.render_pool(self.args.workers) if self.args.workers > 1 else None
         with pool or contextlib.nullcontext():
-            for name, preset, num, s, out, fmt, labeled, masks in jobs:
-                text = LONG_TEXT if name == 'long_words' else TEXT
-                kinds = text['text_kinds']
-                cfg = replace(synth.preset(preset), min_len=text['min_len'],
-                              max_len=text['max_len'], lowercase=text['lowercase'],
-                              **({'text_kinds': synth.parse_text_kinds(kinds)} if kinds else {}))
+            for name, preset, all_fonts, num, s, out, fmt, labeled, masks, text in jobs:
+                cfg = replace(synth.preset(preset), **dict(
+                    text, text_kinds=synth.parse_text_kinds(text['text_kinds'])),
+                    **({'fonts': ()} if all_fonts else {}))
                 samples = synth.iter_samples(num, s, cfg, pool=pool)
                 samples = tqdm(samples, total=num, desc=f'render {name}', unit='crop',
                                dynamic_ncols=True, disable=self.args.no_progress)
-                synth.write_dataset(out, samples, fmt, labeled, masks,
-                                    'pretrain' if name == 'pool' else name)
+                split = 'pretrain' if name == 'pool' else name
+                synth.write_dataset(out, samples, fmt, labeled, masks, split)
                 sizes[name] = num
                 commands.append(
                     f'python tools/render_synth.py --out {out} --num {num} --seed {s} '
                     f'--profile {preset} --min-len {cfg.min_len} --max-len {cfg.max_len} '
-                    + (f'--text-kinds {kinds} ' if kinds else '')
-                    + ('--lowercase ' if text['lowercase'] else '')
-                    + f'--format {fmt[0]} --name {"pretrain" if name == "pool" else name}'
+                    f'--text-kinds {text["text_kinds"]} --vocab {cfg.vocab} --fold-labels '
+                    + ('--all-fonts ' if all_fonts else '')
+                    + f'--format {fmt[0]} --name {split}'
                     + ('' if labeled else ' --unlabeled') + (' --masks' if masks else ''))
+        fonts = self.data / 'fonts.json'  # which font families each split holds, as rendered
+        record = synth.font_split_record()
+        fonts.write_text(json.dumps(record, indent=1, sort_keys=True))
         line = (f'{P.pool} unlabeled + {P.train} labeled crops, {len(TEST_SETS)} test sets '
-                f'x {P.test} with glyph masks')
-        return dict(line=line, sizes=sizes, commands=commands,
+                f'x {P.test} with glyph masks; {len(record["train"])} training and '
+                f'{len(record["heldout"])} held-out font families')
+        return dict(line=line, sizes=sizes, commands=commands, fonts=str(fonts),
                     pool=str(self.data / 'pool' / 'lmdb' / 'pretrain'), finetune=str(ft))
 
     # ------------------------------------------------------------------ shared: training
+    @staticmethod
+    def _config(config: str):
+        from mnsp_mm.apis import load_config
+        return load_config(str(REPO / config))
+
     def _dump(self, config: str, name: str, options: dict) -> Path:
         """The stage's config with its overrides applied, as a file ``tools/train.py`` takes."""
         from mnsp_mm.apis import load_config
@@ -384,6 +405,10 @@ class Study:
                        **run_options(P.finetune_iters, self.args.seed)}
             options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
                             for i in range(len(TEST_SETS))})
+            preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
+            options['test_evaluator.metrics'] = [
+                dict(m, out_dir=str(preds)) if m['type'] == 'TextPredictionDump' else m
+                for m in self._config(CONFIGS[finetune_config(init)]).test_evaluator.metrics]
             config = self._dump(CONFIGS[finetune_config(init)], f'finetune_{init}', options)
             runner = self._runner(config, stage_dir, f'fine-tune from {LABELS[init]}')
             runner.train()
@@ -400,10 +425,27 @@ class Study:
                         f'{P.finetune_batch} on {P.train} labels; mean WAICS over '
                         f'{len(TEST_SETS)} test sets {100 * mean:.1f}%',
                         checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
+                        predictions=str(preds),
                         commands=[self._train_command(config, stage_dir),
                                   f'python tools/test.py {config} {ckpt} '
                                   f'--work-dir {stage_dir}'])
         return stage
+
+    # ------------------------------------------------------------------ reference reader
+    def reference(self, stage_dir: Path) -> dict:
+        """Tesseract on every test crop, when it is installed: a fixed point of reference."""
+        from mnsp_mm.evaluation.tesseract import read_textrecog_set, tesseract_version
+        version = tesseract_version()
+        if version is None:
+            return dict(line='tesseract: not installed (Debian tesseract-ocr)', installed=False)
+        ft = Path(self.records['render']['finetune'])
+        for name in TEST_SETS:
+            read_textrecog_set(ft, f'textrecog_{name}.json',
+                               stage_dir / 'predictions' / f'{name}.jsonl')
+        return dict(line=f'{version} (--psm 7, 3x bicubic upscale) read every test crop',
+                    installed=True, version=version, predictions=str(stage_dir / 'predictions'),
+                    commands=[f'python tools/analysis/tesseract_read.py {ft} {name} '
+                              f'{stage_dir / "predictions"}' for name in TEST_SETS])
 
     # ------------------------------------------------------------------ stage 4: attention
     def attention(self, stage_dir: Path) -> dict:
@@ -440,6 +482,7 @@ def main(argv=None):
     stages = [(f'pretrain_{a}', ('render', 'pretrain_mae'), CONFIGS[a]) for a in PRETRAIN[1:]]
     stages += [(f'finetune_{i}', ('render', ) + (() if i == 'scratch' else (f'pretrain_{i}', )),
                 CONFIGS[finetune_config(i)]) for i in INITS]
+    stages.append(('reference', ('render', ), None))  # Tesseract: one core for a few minutes
     study.run_stages(stages)
     study.run('attention', study.attention, tuple(f'finetune_{i}' for i in INITS)
               + tuple(f'pretrain_{a}' for a in PRETRAIN))

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from tqdm import tqdm
 
-from mnsp_mm.datasets import synth
+from mnsp_mm import synth
 
 def parse_args(presets):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -41,7 +41,18 @@ def parse_args(presets):
                    help="label mix, e.g. word=0.85,digits=0.15 (default: the profile's; "
                         f"kinds: {', '.join(synth.TEXT_KINDS)})")
     p.add_argument('--lowercase', action='store_true',
-                   help='lower-case every label (the 36-symbol benchmark alphabet)')
+                   help='lower-case the drawn text and so every label')
+    p.add_argument('--fold-labels', action='store_true',
+                   help='mixed case in the image, lower-case labels (the 36-symbol alphabet '
+                        'benchmarks score on)')
+    p.add_argument('--vocab', choices=synth.VOCAB_SPLITS, default='train',
+                   help='vocabulary split of the words: train (default), test (held-out '
+                        'words, for out-of-vocabulary test sets) or all')
+    p.add_argument('--font-split', choices=synth.FONT_SPLITS, default=None,
+                   help="font split: train, heldout (fonts no training crop uses) or all "
+                        "(default: the profile's)")
+    p.add_argument('--all-fonts', action='store_true',
+                   help="every font of the split instead of the profile's font list")
     p.add_argument('--name', default='train', help='split name in the file names (train)')
     p.add_argument('--image-ext', choices=['png', 'jpg'], default='png',
                    help='image encoding (masks are always png)')
@@ -56,7 +67,9 @@ def main():
     args = parse_args(sorted(synth.PRESETS))
     cfg = synth.preset(args.profile)
     overrides = dict(min_len=args.min_len, max_len=args.max_len, text_kinds=args.text_kinds)
+    overrides.update(font_split=args.font_split, fonts=() if args.all_fonts else None)
     cfg = replace(cfg, height=args.height, width=args.width, lowercase=args.lowercase,
+                  fold_labels=args.fold_labels, vocab=args.vocab,
                   **{k: v for k, v in overrides.items() if v is not None})
     fmt = ('json', 'lmdb') if args.format == 'both' else (args.format,)
     start = time.perf_counter()

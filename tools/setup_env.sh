@@ -50,6 +50,25 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 PY="$VENV/bin/python"
 
+# 0. Debian packages (fonts for the renderer, Tesseract for the demo's reference row)
+debs="$(grep -v '^#' requirements/debian.txt | tr -s ' \n' ' ')"
+missing=""
+for deb in $debs; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" \
+    || missing="$missing $deb"
+done
+if [[ -n "$missing" ]]; then
+  SUDO=""; [[ "$(id -u)" != 0 ]] && command -v sudo >/dev/null && SUDO="sudo -n"
+  log "installing Debian packages:$missing"
+  if ! { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+           $missing >/dev/null 2>&1 \
+         || { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive \
+              apt-get install -y -q --no-install-recommends $missing >/dev/null; }; }; then
+    log "WARNING: could not install$missing (needs root or sudo): the renderer falls back"
+    log "to its bundled fonts and the demo's held-out-fonts set cannot be rendered"
+  fi
+fi
+
 # 1. torch / torchvision
 if [[ "$TORCH_SPEC" == system ]]; then
   "$PY" -c "import torch, torchvision" \

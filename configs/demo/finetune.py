@@ -11,9 +11,14 @@
 _base_ = ['../finetune/maerec_text-vit-tiny_synth-cpu.py']
 data_root = 'work_dirs/demo/data/finetune'
 test_sets = ['regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words',
-             'unusual_fonts']
-model = dict(backbone=dict(patch_size=8, stem='conv'), decoder=dict(dropout=0.0))
-train_pipeline = [t for t in _base_.train_pipeline if t['type'] != 'RandomApply']
+             'unusual_fonts', 'held_out_fonts']
+# The demo's labels are lower case (mixed case in the images): MMOCR's 36-class dictionary.
+dictionary = dict(_base_.dictionary, dict_file='{{ fileDirname }}/../finetune/_base_/dicts/'
+                  'lower_english_digits.txt')
+model = dict(backbone=dict(patch_size=8, stem='conv'),
+             decoder=dict(dropout=0.0, dictionary=dictionary))
+train_pipeline = [dict(t, dictionary=dictionary) if t['type'] == 'FilterTextLabel' else t
+                  for t in _base_.train_pipeline if t['type'] != 'RandomApply']
 train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 test_dataloader = dict(
     _delete_=True,
@@ -24,8 +29,11 @@ test_dataloader = dict(
     dataset=dict(type='ConcatDataset', pipeline=_base_.test_pipeline, datasets=[
         dict(type='OCRDataset', data_root=data_root, ann_file=f'textrecog_{name}.json',
              test_mode=True, pipeline=None) for name in test_sets]))
-test_evaluator = dict(type='MultiDatasetsEvaluator', metrics=_base_.recog_metrics,
-                      dataset_prefixes=test_sets)
+# Every crop's prediction as well (tools/demo.py points out_dir into the stage's work dir):
+# the reading table's in/out-of-vocabulary split and bootstrap intervals need them.
+test_evaluator = dict(type='MultiDatasetsEvaluator', dataset_prefixes=test_sets, metrics=[
+    *_base_.recog_metrics,
+    dict(type='TextPredictionDump', out_dir='predictions', dataset_prefixes=test_sets)])
 val_dataloader = None
 val_evaluator = None
 val_cfg = None

@@ -1,0 +1,121 @@
+"""The reading table: out-of-vocabulary and in-vocabulary word accuracy per test set, with
+bootstrap intervals, paired differences to a reference row and a guessing baseline.
+
+Input is one ``{set: rows}`` mapping per method, the rows of :class:`TextPredictionDump`
+(or of any reader giving ``gt`` / ``pred`` per crop, e.g. Tesseract), in the same crop order
+for every method, so that differences can be paired crop by crop.
+"""
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .bootstrap import Interval, bootstrap_mean, paired_difference
+from .reading import guess_baseline, in_vocabulary, one_minus_ned, word_correct
+
+Rows = Mapping[str, Sequence[dict]]  # test set -> per-crop prediction rows
+
+
+def _cell(interval: Optional[Interval], with_ci: bool = True) -> str:
+    if interval is None:
+        return '-'
+    value = f'{100 * interval.value:.1f}'
+    return f'{value} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]' if with_ci else value
+
+
+def _check_same_crops(methods: Mapping[str, Rows], sets: Sequence[str]) -> None:
+    ref_name, ref = next(iter(methods.items()))
+    for name, rows in methods.items():
+        for s in sets:
+            if [r['gt'] for r in rows[s]] != [r['gt'] for r in ref[s]]:
+                raise ValueError(f'{name!r} and {ref_name!r} have different test crops in set '
+                                 f'{s!r}: paired comparisons need the same crops in order')
+
+
+class ReadingTable:
+    """Per-crop scores of several methods on the same test sets.
+
+    Args:
+        methods: method name -> ``{set: rows}``; every method has every set, same crops.
+        train_labels: the training labels (decide in- vs out-of-vocabulary).
+        sets: test sets in column order (default: the first method's).
+        num: bootstrap resamples; seed: their seed.
+    """
+
+    def __init__(self, methods: Mapping[str, Rows], train_labels: Sequence[str],
+                 sets: Optional[Sequence[str]] = None, num: int = 2000, seed: int = 0):
+        if not methods:
+            raise ValueError('ReadingTable: no methods')
+        self.sets = list(sets or next(iter(methods.values())))
+        _check_same_crops(methods, self.sets)
+        first = next(iter(methods.values()))
+        self.iv = {s: in_vocabulary(first[s], train_labels) for s in self.sets}
+        self.word = {m: {s: word_correct(rows[s]) for s in self.sets}
+                     for m, rows in methods.items()}
+        self.ned = {m: {s: one_minus_ned(rows[s]) for s in self.sets}
+                    for m, rows in methods.items()}
+        guess = {s: guess_baseline(first[s], train_labels, seed=seed) for s in self.sets}
+        self.guess = {'word': {s: g['word'] for s, g in guess.items()},
+                      'ned': {s: g['ned'] for s, g in guess.items()}}
+        self.num, self.seed = num, seed
+
+    def _pick(self, scores: Dict[str, np.ndarray], part: str):
+        """(values, strata) of the crops of ``part`` (``oov``, ``iv`` or ``all``) in all sets."""
+        values, strata = [], []
+        for s in self.sets:
+            keep = {'all': np.ones_like(self.iv[s]), 'iv': self.iv[s], 'oov': ~self.iv[s]}[part]
+            values.append(scores[s][keep])
+            strata += [s] * int(keep.sum())
+        return np.concatenate(values), strata
+
+    def interval(self, scores: Dict[str, np.ndarray], part: str,
+                 set_name: Optional[str] = None) -> Optional[Interval]:
+        """Mean of a part of one set (or the mean of the sets' means) with its interval."""
+        values, strata = self._pick(scores, part)
+        if set_name is not None:
+            keep = np.array([s == set_name for s in strata], bool)
+            values, strata = values[keep], None
+        elif len(set(strata)) < len(self.sets):
+            return None  # a set without crops of this part: no average over all sets
+        if not len(values):
+            return None
+        return bootstrap_mean(values, strata, self.num, seed=self.seed)
+
+    def difference(self, a: str, b: str, part: str = 'oov', metric: str = 'word') -> Interval:
+        """Paired ``a - b`` on the mean over sets of ``part``, with its interval."""
+        scores = self.word if metric == 'word' else self.ned
+        va, strata = self._pick(scores[a], part)
+        vb, _ = self._pick(scores[b], part)
+        return paired_difference(va, vb, strata, self.num, seed=self.seed)
+
+    def counts(self) -> Dict[str, Dict[str, int]]:
+        """``{set: {'oov': n, 'iv': n}}``."""
+        return {s: {'oov': int((~iv).sum()), 'iv': int(iv.sum())} for s, iv in self.iv.items()}
+
+    def markdown(self, metric: str = 'word', part: str = 'oov',
+                 extra_rows: Sequence[str] = ()) -> List[str]:
+        """A table: a row per method (then ``random training label``), a column per set
+        and the average; cells are % with a 95% interval on the average column."""
+        table = self.word if metric == 'word' else self.ned
+        guess = self.guess[metric]
+        head = ['| method | ' + ' | '.join(self.sets) + ' | avg [95% CI] |',
+                '|---|' + '---:|' * (len(self.sets) + 1)]
+        body = []
+        rows = [(m, table[m]) for m in table] + [('random training label', guess)]
+        for name, scores in rows:
+            cells = [_cell(self.interval(scores, part, s), False) for s in self.sets]
+            body.append(f'| {name} | ' + ' | '.join(cells) + ' | '
+                        + _cell(self.interval(scores, part)) + ' |')
+        return head + body + list(extra_rows)
+
+    def difference_lines(self, reference: str, part: str = 'oov') -> List[str]:
+        """One line per other method: the paired difference to ``reference`` and its verdict."""
+        lines = []
+        for name in self.word:
+            if name == reference:
+                continue
+            d = self.difference(name, reference, part)
+            verdict = ('a measurable difference' if d.excludes_zero
+                       else 'no measurable difference')
+            lines.append(f'- {name} - {reference}: {100 * d.value:+.1f} points '
+                         f'[{100 * d.low:+.1f}, {100 * d.high:+.1f}] ({verdict}).')
+        return lines
