@@ -394,7 +394,7 @@ class TextGuidanceAug(BaseTransform):
                 pil = pil.resize(self.scale, Image.BICUBIC)  # as torchvision Resize(interp=3)
             pil = self.jitter(pil) if self.jitter is not None else pil
             pil = self.gray(pil) if self.gray is not None else pil  # keeps 3 channels
-            img = np.asarray(pil, dtype=np.uint8)
+            img = np.array(pil, dtype=np.uint8)  # writable (PIL buffers are read-only)
         if self.channel_order == 'bgr':
             img = img[..., ::-1]
         results['img'] = np.ascontiguousarray(img)

@@ -12,7 +12,7 @@ piecewise-affine warp (scikit-image there, ``cv2.remap`` here) agrees within a f
 at edges (OpenCV's bilinear weights are quantised to 1/32 of a pixel).
 """
 from functools import lru_cache
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -105,26 +105,67 @@ def rotate(img: np.ndarray, degrees: float, fit_output: bool = True) -> np.ndarr
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
 
 
-@lru_cache(maxsize=32)
-def _piecewise_mesh(h: int, w: int, rows: int, cols: int):
-    """The control grid and, per pixel, its triangle's vertices and barycentric weights.
+def _grid(h: int, w: int, rows: int, cols: int) -> np.ndarray:
+    """imgaug's control points: ``linspace(0, H, rows) x linspace(0, W, cols)`` as (x, y),
+    row-major, (rows*cols, 2)."""
+    xx, yy = np.meshgrid(np.linspace(0, w, cols), np.linspace(0, h, rows))
+    return np.stack([xx.ravel(), yy.ravel()], 1)
 
-    The triangles are scipy's Delaunay triangulation of the grid, the one scikit-image's
-    ``PiecewiseAffineTransform`` (behind imgaug's ``PiecewiseAffine``) builds; a grid's cells
-    are co-circular, so which diagonal splits a cell is qhull's choice, taken as it is.
-    Cached per shape: it does not depend on the random displacements.
+
+@lru_cache(maxsize=256)
+def _cell_diagonals(h: int, w: int, rows: int, cols: int) -> Optional[np.ndarray]:
+    """(rows-1, cols-1) bool, True where a cell is split along its top-left/bottom-right
+    diagonal, in scipy's Delaunay triangulation of the grid: the one scikit-image's
+    ``PiecewiseAffineTransform`` (behind imgaug's ``PiecewiseAffine``) builds. A grid's cells
+    are co-circular, so the diagonal is qhull's choice, taken as it is. ``None`` if some
+    triangle is not half a cell (not seen for any grid imgaug draws; then
+    :func:`_map_by_search` applies)."""
+    r, c = np.divmod(Delaunay(_grid(h, w, rows, cols)).simplices, cols)
+    i, j = r.min(1), c.min(1)
+    if not (((r.max(1) - i) == 1).all() and ((c.max(1) - j) == 1).all()):
+        return None
+    has_tl = ((r == i[:, None]) & (c == j[:, None])).any(1)
+    has_br = ((r == i[:, None] + 1) & (c == j[:, None] + 1)).any(1)
+    diag = np.zeros((rows - 1, cols - 1), bool)
+    diag[i, j] = has_tl & has_br  # both halves of a TL-BR split hold TL and BR
+    return diag
+
+
+def _map_by_cells(h: int, w: int, diag: np.ndarray, dest: np.ndarray) -> np.ndarray:
+    """Each pixel's source (x, y), (H, W, 2), from the moved corners ``dest`` (rows, cols, 2).
+
+    Written out because the grid is regular (the per-pixel triangle search scikit-image
+    runs is most of imgaug's cost): in a cell with local coordinates (u, v) in [0, 1]^2, the
+    piecewise-affine map over its two triangles is ``TL + u (TR - TL) + v (BL - TL) + c K``
+    with ``K = TL - TR - BL + BR`` and ``c = min(u, v)`` for a TL-BR diagonal,
+    ``max(u + v - 1, 0)`` for a TR-BL one (the barycentric interpolation, rearranged).
     """
-    y, x = np.linspace(0, h, rows), np.linspace(0, w, cols)
-    xx, yy = np.meshgrid(x, y)
-    src = np.stack([xx.ravel(), yy.ravel()], 1)  # (rows*cols, 2) as (x, y), row-major
+    rows, cols = dest.shape[:2]
+    fy = np.arange(h, dtype=np.float32) * np.float32((rows - 1) / h)
+    fx = np.arange(w, dtype=np.float32) * np.float32((cols - 1) / w)
+    i, j = np.minimum(fy.astype(np.int32), rows - 2), np.minimum(fx.astype(np.int32), cols - 2)
+    v = (fy - i).astype(np.float32)[:, None, None]
+    u = (fx - j).astype(np.float32)[None, :, None]
+    tl, tr, bl, br = dest[:-1, :-1], dest[:-1, 1:], dest[1:, :-1], dest[1:, 1:]
+    per_cell = np.concatenate([tl, tr - tl, bl - tl, tl - tr - bl + br], -1).reshape(-1, 8)
+    cell = i[:, None] * (cols - 1) + j[None, :]  # (H, W) cell index
+    q = np.take(per_cell, cell, axis=0)  # (H, W, 8)
+    c = np.where(np.take(diag.ravel(), cell)[..., None], np.minimum(u, v),
+                 np.maximum(u + v - 1, 0))
+    return q[..., 0:2] + u * q[..., 2:4] + v * q[..., 4:6] + c * q[..., 6:8]
+
+
+def _map_by_search(h: int, w: int, src: np.ndarray, dest: np.ndarray) -> np.ndarray:
+    """The same map through scipy's triangle search, as scikit-image computes it."""
     tri = Delaunay(src)
     py, px = np.mgrid[0:h, 0:w]
     pts = np.stack([px.ravel(), py.ravel()], 1).astype(np.float64)
     simplex = tri.find_simplex(pts)
     t = tri.transform[simplex]  # (N, 3, 2): barycentric transform of each pixel's triangle
     b = np.einsum('nij,nj->ni', t[:, :2], pts - t[:, 2])
-    weights = np.concatenate([b, 1 - b.sum(1, keepdims=True)], 1).astype(np.float32)
-    return src, tri.simplices[simplex].astype(np.int32), weights
+    weights = np.concatenate([b, 1 - b.sum(1, keepdims=True)], 1)
+    mapped = np.einsum('nk,nkc->nc', weights, dest[tri.simplices[simplex]])
+    return mapped.reshape(h, w, 2).astype(np.float32)
 
 
 def piecewise_affine(img: np.ndarray, rows: int, cols: int, jitter: np.ndarray,
@@ -138,13 +179,15 @@ def piecewise_affine(img: np.ndarray, rows: int, cols: int, jitter: np.ndarray,
         border: ``'edge'`` (replicate) or ``'constant'`` (black).
     """
     h, w = img.shape[:2]
+    rows, cols = int(rows), int(cols)
     if not np.any(jitter > 0) or h <= 1 or w <= 1:  # imgaug returns the image unchanged
         return img
-    src, vertices, weights = _piecewise_mesh(h, w, int(rows), int(cols))
+    src = _grid(h, w, rows, cols)
     dest = src + jitter[:, ::-1].astype(np.float64) * (w, h)
-    dest = np.clip(dest, 0, (w - 1, h - 1)).astype(np.float32)
-    mapped = np.einsum('nk,nkc->nc', weights, dest[vertices])  # each pixel's source (x, y)
-    maps = mapped.reshape(h, w, 2)
+    dest = np.clip(dest, 0, (w - 1, h - 1))  # imgaug keeps the points inside the image
+    diag = _cell_diagonals(h, w, rows, cols)
+    maps = (_map_by_search(h, w, src, dest) if diag is None else
+            _map_by_cells(h, w, diag, dest.astype(np.float32).reshape(rows, cols, 2)))
     mode = cv2.BORDER_REPLICATE if border == 'edge' else cv2.BORDER_CONSTANT
     return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=mode, borderValue=(0, 0, 0))
 
