@@ -1,6 +1,7 @@
 """Official timm-key encoders convert to TextViT, the LMIM decoder to GuidedDecoder, and both
 compute the same thing."""
 import argparse
+import runpy
 import subprocess
 import sys
 
@@ -162,7 +163,7 @@ def official_decoder_forward(sd, x, ids_restore, context, num_heads):
     return t[:, 1:]
 
 
-def test_official_lmim_checkpoint_converts_whole(tmp_path):
+def test_official_lmim_checkpoint_converts_whole(tmp_path, monkeypatch, capsys):
     """Student + decoder (--format lmim) and teacher (lmim_teacher): nothing is lost."""
     enc = official_state_dict()
     enc = {k: v for k, v in enc.items() if not k.startswith(('decoder', 'mask_token'))}
@@ -197,10 +198,10 @@ def test_official_lmim_checkpoint_converts_whole(tmp_path):
     assert all(torch.equal(teacher[k], v + 1) for k, v in timm_to_textvit(enc)[0].items())
 
     out = tmp_path / 'lmim_ours.pth'
-    res = subprocess.run([sys.executable, 'tools/convert_checkpoint.py', str(tmp_path / 'lmim.pth'),
-                          str(out), '--format', 'lmim'], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    assert f'{len(dec)} of them the decoder' in res.stdout
+    monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', str(tmp_path / 'lmim.pth'),
+                                      str(out), '--format', 'lmim'])
+    runpy.run_path('tools/convert_checkpoint.py', run_name='__main__')  # in process: fast
+    assert f'{len(dec)} of them the decoder' in capsys.readouterr().out
     assert torch.equal(torch.load(out)['state_dict']['neck.blocks.1.cross_attn.in_proj_weight'],
                        dec['decoder_blocks.1.multihead_attn.in_proj_weight'])
 
@@ -208,3 +209,20 @@ def test_official_lmim_checkpoint_converts_whole(tmp_path):
     torch.save({'model': {'model_maeenc.' + k: v for k, v in enc.items()}}, tmp_path / 's.pth')
     with pytest.raises(ValueError, match='no official decoder keys'):
         convert_official_checkpoint(tmp_path / 's.pth', 'lmim')
+
+
+def test_converted_lmim_checkpoint_fills_the_lmim_model_but_its_teacher(tmp_path, mae_ckpt):
+    """The --format lmim output (student + decoder) covers every weight of our LMIM model
+    except the frozen teacher, which comes from the same file with lmim_teacher."""
+    from conftest import tiny_model
+    model = tiny_model('configs/pretrain/lmim_text-vit-tiny_synth-cpu.py', mae_ckpt)
+    student, _ = textvit_to_timm(model.backbone.state_dict())
+    official = {**{'model_maeenc.' + k: v + 1 for k, v in student.items()},
+                **official_lmim_decoder(dims=64, enc=96, depth=1, out=96)}
+    torch.save({'model': official}, tmp_path / 'lmim.pth')
+    ours, unused, _ = convert_official_checkpoint(tmp_path / 'lmim.pth', 'lmim')
+    missing, unexpected = model.load_state_dict(ours, strict=False)
+    assert not unused and not unexpected
+    assert missing and all(k.startswith('target_generator.') for k in missing)
+    assert torch.equal(model.neck.blocks[0].norm_ffn.weight,
+                       official['decoder_blocks.0.norm3.weight'])
