@@ -10,7 +10,7 @@ import torchvision.transforms.transforms as tvt_transforms
 from mmengine.registry import DefaultScope
 
 from mnsp_mm.datasets import guidance_ops as ops
-from mnsp_mm.datasets.guidance import OP_PARAMS, PRESETS, TextGuidanceAug, _resolve
+from mnsp_mm.datasets.guidance import OP_PARAMS, PRESETS, TextGuidanceAug, resolve_preset
 from mnsp_mm.datasets.guidance_reference import imgaug_ops, imgaug_pipeline
 from mnsp_mm.datasets.synth import preset, render_sample
 
@@ -52,7 +52,7 @@ def test_official_preset_is_the_official_code():
     assert (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue) == \
         ((0.6, 1.4), (0.6, 1.4), (0.8, 1.2), (-0.1, 0.1))
     # the imgaug reference is built from the same numbers, as the official code spells them
-    ref = dict(imgaug_ops(_resolve('official', {})))
+    ref = dict(imgaug_ops(resolve_preset('official', {})))
     assert list(ref) == OFFICIAL_ORDER
     assert isinstance(ref['rotate'], iaa.Affine) and ref['rotate'].fit_output
     assert ref['piecewise'].mode.value == 'edge' and ref['perspective'].keep_size
@@ -150,7 +150,7 @@ def _ours(op_name, n, hw=(40, 150)):
 
 def test_sampled_parameters_match_imgaug():
     """Our draws against imgaug's own parameter objects of the official pipeline."""
-    ref = dict(imgaug_ops(_resolve('official', {})))
+    ref = dict(imgaug_ops(resolve_preset('official', {})))
     rs = iap.iarandom.RNG(0)
     n = 3000
 
@@ -242,7 +242,7 @@ def test_whole_view_matches_the_imgaug_pipeline_statistically():
     plain = cv2.resize(img, (128, 32), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     stats = {}
     for name, run in [('ours', lambda x: TextGuidanceAug()(dict(img=x))['img']),
-                      ('imgaug', imgaug_pipeline(_resolve('official', {})))]:
+                      ('imgaug', imgaug_pipeline(resolve_preset('official', {})))]:
         _seed(5)
         outs = np.stack([run(img.copy()) for _ in range(150)]).astype(np.float32)
         assert outs.shape == (150, 32, 128, 3)

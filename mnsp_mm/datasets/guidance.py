@@ -128,8 +128,9 @@ _NUMBERS = dict(crop_tb=(0.0, 0.49), crop_lr=(0.0, 0.49), solarize_p=(0.0, 1.0),
                 solarize_above_p=(0.0, 1.0), color_jitter_p=(0.0, 1.0), gray_p=(0.0, 1.0))
 
 
-def _resolve(preset: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
-    """Merge ``overrides`` into ``preset`` and validate every value."""
+def resolve_preset(preset: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """``PRESETS[preset]`` with ``overrides`` merged in, every value validated and normalised
+    (ranges as float pairs, ``rotate`` as a pair); raises ``ValueError`` naming a bad one."""
     if preset not in PRESETS:
         raise ValueError(f'unknown TextGuidanceAug preset {preset!r}; '
                          f'expected one of {sorted(PRESETS)}')
@@ -361,7 +362,7 @@ class TextGuidanceAug(BaseTransform):
         self.preset = preset
         self.scale = None if scale is None else tuple(scale)
         self.channel_order = channel_order
-        self.params = _resolve(preset, overrides)
+        self.params = resolve_preset(preset, overrides)
         self.ops = build_ops(self.params)
         lo, hi = self.params['some_of']
         self.some_of = (min(lo, len(self.ops)), len(self.ops) if hi is None else
@@ -402,7 +403,7 @@ class TextGuidanceAug(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        default = _resolve(self.preset, {})
+        default = resolve_preset(self.preset, {})
         extra = ''.join(f', {k}={v!r}' for k, v in self.params.items() if v != default[k])
         return (f'{self.__class__.__name__}(preset={self.preset!r}, scale={self.scale!r}, '
                 f'channel_order={self.channel_order!r}{extra})')

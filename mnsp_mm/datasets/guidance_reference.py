@@ -2,8 +2,7 @@
 
 The reference that :class:`~mnsp_mm.datasets.TextGuidanceAug` (OpenCV / NumPy ops) is
 tested and timed against (``tests/test_guidance_aug.py``, ``tools/benchmark.py``): the same
-parameters (a resolved preset, :func:`mnsp_mm.datasets.guidance._resolve`) put into the
-imgaug augmenters of ``lmim_pretrain/datasets/lmdb_dataset.py``, then the official
+parameters (:func:`mnsp_mm.datasets.guidance.resolve_preset`) put into the imgaug augmenters of ``lmim_pretrain/datasets/lmdb_dataset.py``, then the official
 torchvision ``Resize((32, 128), interpolation=3)``, ``RandomApply([ColorJitter], p)`` and
 ``RandomGrayscale(p)``. Not used for training: it is about ten times slower.
 """
