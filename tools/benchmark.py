@@ -422,8 +422,10 @@ def bench_guidance(crops: int, gpu_step_s: float, gpu_batch: int, passes: int = 
 
     Crops from the synthetic renderer (32x128) and the same crops at 64x256 (bicubic); each
     row is the best of ``passes`` passes over the crops (numpy / torch seeded per pass), in
-    this process with one torch and one OpenCV thread. ``workers_per_gpu`` =
-    ``ceil(gpu_batch * s per crop / gpu_step_s)``: processes that keep one GPU fed.
+    this process with one torch and one OpenCV thread, timed in process CPU time (what a
+    dataloader worker on its own core spends; other processes on a shared machine do not
+    count). ``workers_per_gpu`` = ``ceil(gpu_batch * s per crop / gpu_step_s)``: worker
+    processes that keep one GPU fed.
     """
     import cv2
     import numpy as np
@@ -448,10 +450,10 @@ def bench_guidance(crops: int, gpu_step_s: float, gpu_batch: int, passes: int = 
                 for k in range(passes):
                     np.random.seed(k)
                     torch.manual_seed(k)
-                    start = time.perf_counter()
+                    start = time.process_time()
                     for img in imgs:
                         run(img)
-                    best = min(best, (time.perf_counter() - start) / len(imgs))
+                    best = min(best, (time.process_time() - start) / len(imgs))
                 rows.append(dict(preset=name, size=size, ms_per_crop=1e3 * best,
                                  workers_per_gpu=math.ceil(gpu_batch * best / gpu_step_s)))
     finally:
@@ -821,11 +823,11 @@ def decoding_table(rec: dict) -> list:
 
 def guidance_table(result: dict) -> list:
     g, m = result['guidance'], result['machine']
-    lines = [f"LMIM guidance view (TextGuidanceAug) on one core, {g['crops']} rendered crops "
-             f"per size, best of {g['passes']} passes, {m['date']}, load average "
+    lines = [f"LMIM guidance view (TextGuidanceAug) on one core, CPU time, {g['crops']} "
+             f"rendered crops per size, best of {g['passes']} passes, {m['date']}, load average "
              f"{_fmt(m.get('load_average'), '.1f')}; workers per GPU at a "
              f"{g['gpu_step_s']:.3f} s step of {g['gpu_batch']} crops:", '',
-             '| preset | crop size | ms / crop | workers per GPU |', '|---|---|---:|---:|']
+             '| preset | crop size | CPU ms / crop | workers per GPU |', '|---|---|---:|---:|']
     lines += [f"| {r['preset']} | {r['size']} | {r['ms_per_crop']:.2f} | "
               f"{r['workers_per_gpu']} |" for r in g['rows']]
     return lines

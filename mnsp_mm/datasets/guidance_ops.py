@@ -138,21 +138,26 @@ def _map_by_cells(h: int, w: int, diag: np.ndarray, dest: np.ndarray) -> np.ndar
     runs is most of imgaug's cost): in a cell with local coordinates (u, v) in [0, 1]^2, the
     piecewise-affine map over its two triangles is ``TL + u (TR - TL) + v (BL - TL) + c K``
     with ``K = TL - TR - BL + BR`` and ``c = min(u, v)`` for a TL-BR diagonal,
-    ``max(u + v - 1, 0)`` for a TR-BL one (the barycentric interpolation, rearranged).
+    ``max(u + v - 1, 0)`` for a TR-BL one (the barycentric interpolation, rearranged),
+    computed block by block on each cell's pixels.
     """
     rows, cols = dest.shape[:2]
     fy = np.arange(h, dtype=np.float32) * np.float32((rows - 1) / h)
     fx = np.arange(w, dtype=np.float32) * np.float32((cols - 1) / w)
     i, j = np.minimum(fy.astype(np.int32), rows - 2), np.minimum(fx.astype(np.int32), cols - 2)
-    v = (fy - i).astype(np.float32)[:, None, None]
-    u = (fx - j).astype(np.float32)[None, :, None]
+    v, u = (fy - i).astype(np.float32), (fx - j).astype(np.float32)
+    ys, xs = np.searchsorted(i, np.arange(rows)), np.searchsorted(j, np.arange(cols))
     tl, tr, bl, br = dest[:-1, :-1], dest[:-1, 1:], dest[1:, :-1], dest[1:, 1:]
-    per_cell = np.concatenate([tl, tr - tl, bl - tl, tl - tr - bl + br], -1).reshape(-1, 8)
-    cell = i[:, None] * (cols - 1) + j[None, :]  # (H, W) cell index
-    q = np.take(per_cell, cell, axis=0)  # (H, W, 8)
-    c = np.where(np.take(diag.ravel(), cell)[..., None], np.minimum(u, v),
-                 np.maximum(u + v - 1, 0))
-    return q[..., 0:2] + u * q[..., 2:4] + v * q[..., 4:6] + c * q[..., 6:8]
+    eu, ev, k = tr - tl, bl - tl, tl - tr - bl + br
+    out = np.empty((h, w, 2), np.float32)
+    for a in range(rows - 1):
+        vb = v[ys[a]:ys[a + 1], None, None]
+        for b in range(cols - 1):
+            ub = u[None, xs[b]:xs[b + 1], None]
+            c = np.minimum(ub, vb) if diag[a, b] else np.maximum(ub + vb - 1, 0)
+            out[ys[a]:ys[a + 1], xs[b]:xs[b + 1]] = (tl[a, b] + ub * eu[a, b] + vb * ev[a, b]
+                                                     + c * k[a, b])
+    return out
 
 
 def _map_by_search(h: int, w: int, src: np.ndarray, dest: np.ndarray) -> np.ndarray:
