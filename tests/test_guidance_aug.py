@@ -93,7 +93,9 @@ OP_CASES = [  # (name, ours, the imgaug augmenter with the same parameters, max 
     *[(f'perspective_{i}', (lambda x, j=j: ops.perspective(x, j)),
        _imgaug_with(iaa.PerspectiveTransform(scale=0.05), j), 0)
       for i, j in enumerate([RNG.normal(0, 0.05, (4, 2)).astype(np.float32),
-                             np.float32([[.3, .1], [.4, 0], [.2, .3], [.1, .2]])])],
+                             np.float32([[.3, .1], [.4, 0], [.2, .3], [.1, .2]]),
+                             np.float32([[.1, .49]] * 4),  # < 2 px high: spread apart
+                             np.float32([[.499, .1]] * 4)])],  # < 2 px wide
     ('solarize_above', lambda x: ops.solarize(x, 70.6, True),
      iaa.Solarize(1, threshold=70.6, invert_above_threshold=True), 0),
     ('solarize_below', lambda x: ops.solarize(x, 100.2, False),
@@ -132,6 +134,15 @@ def test_piecewise_cell_formula_equals_the_triangle_search():
                     rows, cols, 2))
                 assert np.abs(cells - ops._map_by_search(h, w, src, dest)).max() < 1e-3
     assert seen_diagonals == {True, False}
+
+
+def test_piecewise_falls_back_to_the_triangle_search(monkeypatch):
+    """A triangulation that is not half-cells (never seen) takes scipy's search."""
+    img = _text_img(seed=2)
+    jitter = RNG.normal(0, 0.04, (9, 2)).astype(np.float32)
+    fast = ops.piecewise_affine(img, 3, 3, jitter)
+    monkeypatch.setattr(ops, '_cell_diagonals', lambda *a: None)
+    assert np.abs(ops.piecewise_affine(img, 3, 3, jitter).astype(int) - fast).max() <= 1
 
 
 # ---------------------------------------------------------- sampled distributions

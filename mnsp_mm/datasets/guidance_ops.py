@@ -173,15 +173,15 @@ def _map_by_search(h: int, w: int, src: np.ndarray, dest: np.ndarray) -> np.ndar
     return mapped.reshape(h, w, 2).astype(np.float32)
 
 
-def piecewise_affine(img: np.ndarray, rows: int, cols: int, jitter: np.ndarray,
-                     border: str = 'edge') -> np.ndarray:
+def piecewise_affine(img: np.ndarray, rows: int, cols: int, jitter: np.ndarray) -> np.ndarray:
     """``iaa.PiecewiseAffine``: move a ``rows x cols`` control grid, warp piecewise-affinely.
 
     Args:
         rows, cols: control points per axis, on ``linspace(0, H)`` x ``linspace(0, W)``.
         jitter: (rows*cols, 2) displacements as fractions of (H, W), (y, x) per point in
             row-major order (imgaug's ``absolute_scale=False``).
-        border: ``'edge'`` (replicate) or ``'constant'`` (black).
+
+    The border replicates the edge pixels (the official ``mode='edge'``).
     """
     h, w = img.shape[:2]
     rows, cols = int(rows), int(cols)
@@ -193,8 +193,7 @@ def piecewise_affine(img: np.ndarray, rows: int, cols: int, jitter: np.ndarray,
     diag = _cell_diagonals(h, w, rows, cols)
     maps = (_map_by_search(h, w, src, dest) if diag is None else
             _map_by_cells(h, w, diag, dest.astype(np.float32).reshape(rows, cols, 2)))
-    mode = cv2.BORDER_REPLICATE if border == 'edge' else cv2.BORDER_CONSTANT
-    return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=mode, borderValue=(0, 0, 0))
+    return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _order_points(pts: np.ndarray) -> np.ndarray:
@@ -210,45 +209,40 @@ def _length(v: np.ndarray) -> float:
     return np.sqrt(v[0]**2 + v[1]**2)  # float32, as imgaug (an exact int() cut-off depends on it)
 
 
-def perspective(img: np.ndarray, jitter: np.ndarray, border: str = 'constant') -> np.ndarray:
+def _spread(pts: np.ndarray, axis: int) -> int:
+    """imgaug's loop: move the quadrilateral's opposite sides apart along ``axis`` (in place)
+    until its shorter edge across is >= 2 px; returns the longer edge's length as int."""
+    tl, tr, br, bl = pts  # views into pts
+    low, high = ((tl, bl), (tr, br)) if axis == 0 else ((tl, tr), (bl, br))
+    while True:
+        lengths = [_length(a - b) for a, b in zip(high, low)]  # top / bottom or right / left
+        shortest = int(min(lengths))
+        if shortest >= 2:
+            return int(max(lengths))
+        step = (2 - shortest) / 2
+        for p in low:
+            p[axis] -= step
+        for p in high:
+            p[axis] += step
+
+
+def perspective(img: np.ndarray, jitter: np.ndarray) -> np.ndarray:
     """``iaa.PerspectiveTransform(keep_size=True)``: warp a jittered quadrilateral to a
-    rectangle, then resize back to H x W.
+    rectangle (black border, imgaug's default), then resize back to H x W.
 
     Args:
         jitter: (4, 2) normal draws; ``|jitter| mod 1`` moves each corner inwards, as
             fractions of (W, H) (imgaug's point construction).
-        border: ``'constant'`` (black, imgaug's default) or ``'edge'`` (replicate).
     """
     h, w = img.shape[:2]
     pts = np.mod(np.abs(np.asarray(jitter, np.float32)), 1)
     pts[1, 0], pts[2, 0] = 1 - pts[1, 0], 1 - pts[2, 0]
     pts[2, 1], pts[3, 1] = 1 - pts[2, 1], 1 - pts[3, 1]
     pts = _order_points(pts * np.float32((w, h)))
-    tl, tr, br, bl = pts  # views: the loops below move the corners apart as imgaug does
-    while True:
-        wt, wb = _length(tr - tl), _length(br - bl)
-        max_w, min_w = int(max(wt, wb)), int(min(wt, wb))
-        if min_w >= 2:
-            break
-        step = (2 - min_w) / 2
-        tl[0] -= step
-        tr[0] += step
-        bl[0] -= step
-        br[0] += step
-    while True:
-        hr, hl = _length(tr - br), _length(tl - bl)
-        max_h, min_h = int(max(hr, hl)), int(min(hr, hl))
-        if min_h >= 2:
-            break
-        step = (2 - min_h) / 2
-        tl[1] -= step
-        tr[1] -= step
-        bl[1] += step
-        br[1] += step
+    max_w, max_h = _spread(pts, 0), _spread(pts, 1)
     dst = np.float32([[0, 0], [max_w, 0], [max_w, max_h], [0, max_h]])
     m = cv2.getPerspectiveTransform(pts, dst)
-    mode = cv2.BORDER_REPLICATE if border == 'edge' else cv2.BORDER_CONSTANT
-    warped = cv2.warpPerspective(img, m, (max_w, max_h), borderMode=mode,
+    warped = cv2.warpPerspective(img, m, (max_w, max_h), borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=(0, 0, 0))
     return _resize_back(warped, h, w)
 
