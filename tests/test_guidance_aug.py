@@ -169,7 +169,8 @@ def test_sampled_parameters_match_imgaug():
         return np.asarray(param.draw_samples((size, ), random_state=rs), np.float64)
 
     pairs = {
-        'contrast': ([s['alpha'] for s in _ours('contrast', n)], draws(ref['contrast'].params1d[0])),
+        'contrast': ([s['alpha'] for s in _ours('contrast', n)],
+                     draws(ref['contrast'].params1d[0])),
         'blur': ([s['sigma'] for s in _ours('blur', n)], draws(ref['blur'].sigma)),
         'rotate': ([s['degrees'] for s in _ours('rotate', n)], draws(ref['rotate'].rotate)),
         'gray': ([s['alpha'] for s in _ours('grayscale', n)], draws(ref['grayscale'].alpha)),

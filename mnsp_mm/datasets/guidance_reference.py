@@ -2,16 +2,23 @@
 
 The reference that :class:`~mnsp_mm.datasets.TextGuidanceAug` (OpenCV / NumPy ops) is
 tested and timed against (``tests/test_guidance_aug.py``, ``tools/benchmark.py``): the same
-parameters (:func:`mnsp_mm.datasets.guidance.resolve_preset`) put into the imgaug augmenters of ``lmim_pretrain/datasets/lmdb_dataset.py``, then the official
-torchvision ``Resize((32, 128), interpolation=3)``, ``RandomApply([ColorJitter], p)`` and
-``RandomGrayscale(p)``. Not used for training: it is about ten times slower.
+parameters (:func:`mnsp_mm.datasets.guidance.resolve_preset`) put into the imgaug augmenters
+of ``lmim_pretrain/datasets/lmdb_dataset.py``, then the official torchvision
+``Resize((32, 128), interpolation=3)``, ``RandomApply([ColorJitter], p)`` and
+``RandomGrayscale(p)``. Not used for training: it is about six times slower.
 """
+import warnings
 from typing import Any, Callable, Dict, List, Tuple
 
 import imgaug.augmenters as iaa
 import numpy as np
 from PIL import Image
 from torchvision import transforms as tvt
+
+# scikit-image >= 0.26 deprecates PiecewiseAffineTransform.estimate, which imgaug 0.4.0 calls
+# once per image; the call still works, so silence only that message coming from imgaug.
+warnings.filterwarnings('ignore', message=r'`estimate` is deprecated', category=FutureWarning,
+                        module=r'imgaug\.')
 
 
 class SomeOf(iaa.SomeOf):
