@@ -108,6 +108,7 @@ def test_nsp_loss_projects_the_context_once_with_the_same_result(tiny_models):
     assert neck.positions(model.grids[1]) is neck.positions(model.grids[1])  # cached
 
 
+@pytest.mark.filterwarnings('ignore::FutureWarning')  # imgaug 0.4.0 on scikit-image 0.26
 def test_guidance_rows_per_preset_and_the_imgaug_reference():
     result = dict(machine=dict(date='now', load_average=0.0),
                   guidance=bench.bench_guidance(crops=2, gpu_step_s=0.1, gpu_batch=64,
