@@ -87,8 +87,9 @@ def parse_args():
                    help='only the interleaved rounds (no workers, decoding or loading)')
     p.add_argument('--guidance-only', action='store_true',
                    help="only the guidance view's cost per crop (a few seconds)")
-    p.add_argument('--guidance-crops', type=int, default=200,
-                   help='rendered crops per size for the guidance-view timing (0 skips it)')
+    p.add_argument('--guidance-crops', type=int, default=None,
+                   help='rendered crops per size for the guidance-view timing (default 200, '
+                        'with --tiny 4; 0 skips it)')
     p.add_argument('--gpu-step-s', type=float, default=0.1,
                    help='GPU step time the workers per GPU are computed for (default 0.1 s: '
                         'an LMIM ViT-S/4 step of 64 crops, see docs/performance.md)')
@@ -97,7 +98,10 @@ def parse_args():
     p.add_argument('--out', default='work_dirs/benchmark/pretrain_steps.json')
     p.add_argument('--worker', help=argparse.SUPPRESS)  # internal: one config in this process
     p.add_argument('--data', help=argparse.SUPPRESS)  # internal: the synthetic crops
-    return p.parse_args()
+    args = p.parse_args()
+    if args.guidance_crops is None:
+        args.guidance_crops = 4 if args.tiny else 200
+    return args
 
 
 # --------------------------------------------------------------------------- device
