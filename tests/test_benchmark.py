@@ -106,3 +106,19 @@ def test_nsp_loss_projects_the_context_once_with_the_same_result(tiny_models):
             losses.append(model.head.loss(pred, targets[k + 1]))
     assert torch.allclose(got, torch.stack(losses).mean(), atol=1e-6)
     assert neck.positions(model.grids[1]) is neck.positions(model.grids[1])  # cached
+
+
+@pytest.mark.filterwarnings('ignore::FutureWarning')  # imgaug 0.4.0 on scikit-image 0.26
+def test_guidance_rows_per_preset_and_the_imgaug_reference():
+    result = dict(machine=dict(date='now', load_average=0.0),
+                  guidance=bench.bench_guidance(crops=2, gpu_step_s=0.1, gpu_batch=64,
+                                                passes=1))
+    rows = result['guidance']['rows']
+    assert [(r['preset'], r['size']) for r in rows] == [
+        (p, s) for s in ('32x128', '64x256')
+        for p in ('official', 'weak', 'strong', 'official, imgaug (reference)')]
+    for r in rows:
+        assert r['ms_per_crop'] > 0
+        assert 0 <= r['workers_per_gpu'] - 0.64 * r['ms_per_crop'] < 1 + 1e-9  # ceil(64 s / 0.1)
+    table = bench.guidance_table(result)
+    assert len(table) == 4 + len(rows) and '| official | 32x128 |' in table[4]

@@ -34,6 +34,12 @@ def test_guided_decoder_shapes_and_order():
     assert no_ctx.shape == (2, 256, 40) and not torch.allclose(no_ctx, dec(tokens, ids_restore,
                                                                              context))
     assert dec.pos_embed.shape == (1, 257, 64)
+    # LayerNorm eps as the official decoder (1e-6), or as asked; the position table is saved
+    norms = [m for m in dec.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert len(norms) == 7 and all(m.eps == 1e-6 for m in norms)
+    assert all(m.eps == 1e-5 for m in GuidedDecoder(depth=1, norm_eps=1e-5).modules()
+               if isinstance(m, torch.nn.LayerNorm))
+    assert torch.equal(dec.state_dict()['pos_embed'], dec.pos_embed)
     ca_sa = GuidedDecoder(grid=(8, 32), in_dims=96, embed_dims=64, depth=2, num_heads=2,
                           ffn_dims=128, out_dims=40, order='ca_sa').eval()
     ca_sa.load_state_dict(dec.state_dict())

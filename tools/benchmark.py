@@ -4,6 +4,7 @@
     python tools/benchmark.py --batch 64 --steps 10 --out work_dirs/bench.json
     python tools/benchmark.py --tiny --steps 2           # the tiny CPU configs (a smoke)
     python tools/benchmark.py --interleave-only --interleave 3   # just the ratios, robustly
+    python tools/benchmark.py --guidance-only            # just LMIM's guidance view, per preset
 
 One command measures, for each pretraining algorithm: the training step (forward + backward
 + AdamW on fixed random images of the shape its pipeline produces; teachers keep random
@@ -12,9 +13,11 @@ weights, same compute as trained ones), images/s, peak memory, forward FLOPs per
 per-part breakdown of the step, and the data-loading stall of its real pipeline with the
 config's ``num_workers`` on synthetic crops. For the MAERec recogniser: greedy decoding
 latency and images/s (MMOCR's full-prefix recomputation, our key/value cache, and the cache
-with early exit), FLOPs, and the fine-tuning pipeline's stall. Last, the algorithms' steps
+with early exit), FLOPs, and the fine-tuning pipeline's stall. Then the algorithms' steps
 are taken in turn in this process for a few rounds: on a shared machine whose load drifts,
-the ratios of those medians are the ones to trust.
+the ratios of those medians are the ones to trust. Last, LMIM's guidance view on one core:
+milliseconds per crop for each ``TextGuidanceAug`` preset and for the official imgaug
+pipeline, and the dataloader workers per GPU that each implies at a GPU step time.
 
 Conventions (also written into the output):
 * ``GMAC``: mmengine counts one multiply-add as one "flop"; we print it as MAC.
@@ -82,10 +85,23 @@ def parse_args():
                         'for ratios that a busy machine does not skew (0 skips)')
     p.add_argument('--interleave-only', action='store_true',
                    help='only the interleaved rounds (no workers, decoding or loading)')
+    p.add_argument('--guidance-only', action='store_true',
+                   help="only the guidance view's cost per crop (a few seconds)")
+    p.add_argument('--guidance-crops', type=int, default=None,
+                   help='rendered crops per size for the guidance-view timing (default 200, '
+                        'with --tiny 4; 0 skips it)')
+    p.add_argument('--gpu-step-s', type=float, default=0.1,
+                   help='GPU step time the workers per GPU are computed for (default 0.1 s: '
+                        'an LMIM ViT-S/4 step of 64 crops, see docs/performance.md)')
+    p.add_argument('--gpu-batch', type=int, default=64,
+                   help='crops per GPU step (default 64, the LMIM configs)')
     p.add_argument('--out', default='work_dirs/benchmark/pretrain_steps.json')
     p.add_argument('--worker', help=argparse.SUPPRESS)  # internal: one config in this process
     p.add_argument('--data', help=argparse.SUPPRESS)  # internal: the synthetic crops
-    return p.parse_args()
+    args = p.parse_args()
+    if args.guidance_crops is None:
+        args.guidance_crops = 4 if args.tiny else 200
+    return args
 
 
 # --------------------------------------------------------------------------- device
@@ -404,6 +420,53 @@ def measure_stall(model, cfg, scope: str, data: str, batch: int, steps: int,
                 workers_to_keep_up=math.ceil(load_s / (step_s - sum(waits) / len(waits))))
 
 
+# --------------------------------------------------------------------------- guidance view
+def bench_guidance(crops: int, gpu_step_s: float, gpu_batch: int, passes: int = 3) -> dict:
+    """LMIM's guidance view on one core: ms per crop per preset, and the imgaug reference.
+
+    Crops from the synthetic renderer (32x128) and the same crops at 64x256 (bicubic); each
+    row is the best of ``passes`` passes over the crops (numpy / torch seeded per pass), in
+    this process with one torch and one OpenCV thread, timed in process CPU time (what a
+    dataloader worker on its own core spends; other processes on a shared machine do not
+    count). ``workers_per_gpu`` = ``ceil(gpu_batch * s per crop / gpu_step_s)``: worker
+    processes that keep one GPU fed.
+    """
+    import cv2
+    import numpy as np
+    import torch
+    from mnsp_mm.datasets.guidance import PRESETS, TextGuidanceAug, resolve_preset
+    from mnsp_mm.datasets.guidance_reference import imgaug_pipeline
+    from mnsp_mm.datasets.synth import preset, render_sample
+    small = [render_sample(i, preset('default')).image for i in range(crops)]
+    sizes = {'32x128': small,
+             '64x256': [cv2.resize(x, (256, 64), interpolation=cv2.INTER_CUBIC) for x in small]}
+    runs = {name: (lambda t: lambda img: t(dict(img=img))['img'])(TextGuidanceAug(preset=name))
+            for name in PRESETS}
+    runs['official, imgaug (reference)'] = imgaug_pipeline(resolve_preset('official', {}))
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    rows = []
+    try:
+        for size, imgs in sizes.items():
+            for name, run in runs.items():
+                best = math.inf
+                for k in range(passes):
+                    np.random.seed(k)
+                    torch.manual_seed(k)
+                    start = time.process_time()
+                    for img in imgs:
+                        run(img)
+                    best = min(best, (time.process_time() - start) / len(imgs))
+                rows.append(dict(preset=name, size=size, ms_per_crop=1e3 * best,
+                                 workers_per_gpu=math.ceil(gpu_batch * best / gpu_step_s)))
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
+    return dict(crops=crops, passes=passes, gpu_step_s=gpu_step_s, gpu_batch=gpu_batch,
+                rows=rows)
+
+
 # --------------------------------------------------------------------------- workers
 def run_pretrain_worker(args, cfg, scope, model, device, dtype) -> dict:
     """Step time, peak memory, FLOPs, breakdown and stall of one pretraining algorithm."""
@@ -638,6 +701,14 @@ def main():
         out.with_suffix('.md').write_text(table)
         print(table + f'\nwritten: {out} and {out.with_suffix(".md")}')
         return
+    if args.guidance_only:
+        result = dict(machine=machine(), guidance=bench_guidance(
+            args.guidance_crops, args.gpu_step_s, args.gpu_batch))
+        out.write_text(json.dumps(result, indent=2))
+        table = '\n'.join(guidance_table(result)) + '\n'
+        out.with_suffix('.md').write_text(table)
+        print(table + f'\nwritten: {out} and {out.with_suffix(".md")}')
+        return
     data = render_data(out.parent, max(args.batch * (args.stall_steps + 2), args.decode_batch))
     device, dtype = device_and_dtype()
     peak = matmul_peak_gflops(device, dtype)
@@ -658,6 +729,8 @@ def main():
         print('recognizer: done', flush=True)
     if args.interleave:
         result['interleaved'] = run_interleaved(args, size)
+    if args.guidance_crops:
+        result['guidance'] = bench_guidance(args.guidance_crops, args.gpu_step_s, args.gpu_batch)
     out.write_text(json.dumps(result, indent=2))
     table = to_markdown(result)
     out.with_suffix('.md').write_text(table)
@@ -752,6 +825,18 @@ def decoding_table(rec: dict) -> list:
     return lines
 
 
+def guidance_table(result: dict) -> list:
+    g, m = result['guidance'], result['machine']
+    lines = [f"LMIM guidance view (TextGuidanceAug) on one core, CPU time, {g['crops']} "
+             f"rendered crops per size, best of {g['passes']} passes, {m['date']}, load average "
+             f"{_fmt(m.get('load_average'), '.1f')}; workers per GPU at a "
+             f"{g['gpu_step_s']:.3f} s step of {g['gpu_batch']} crops:", '',
+             '| preset | crop size | CPU ms / crop | workers per GPU |', '|---|---|---:|---:|']
+    lines += [f"| {r['preset']} | {r['size']} | {r['ms_per_crop']:.2f} | "
+              f"{r['workers_per_gpu']} |" for r in g['rows']]
+    return lines
+
+
 def to_markdown(result: dict) -> str:
     m = result['machine']
     lines = [f"Benchmark, {result['size']} configs, batch {result['batch']}, {m['date']}, "
@@ -771,6 +856,8 @@ def to_markdown(result: dict) -> str:
         lines += ['', *decoding_table(result['recognizer'])]
     if 'interleaved' in result:
         lines += ['', *interleaved_table(result)]
+    if 'guidance' in result:
+        lines += ['', *guidance_table(result)]
     lines += ['', 'Conventions:', *[f'- {c}' for c in CONVENTIONS]]
     return '\n'.join(lines) + '\n'
 

@@ -1,7 +1,10 @@
-"""Convert encoder checkpoints between the official (timm-key) layouts and mnsp_mm's.
+"""Convert checkpoints between the official (timm-key) layouts and mnsp_mm's.
 
-    # official MAE / MAERec / LMIM -> an mmengine checkpoint whose keys start with 'backbone.'
+    # official MAE / MAERec -> an mmengine checkpoint whose keys start with 'backbone.'
     python tools/convert_checkpoint.py official.pth backbone.pth
+    # official LMIM: the student ('backbone.') and the decoder ('neck.', GuidedDecoder) ...
+    python tools/convert_checkpoint.py lmim.pth lmim_ours.pth --format lmim
+    # ... and the frozen teacher ('backbone.', for FrozenTeacher's checkpoint)
     python tools/convert_checkpoint.py lmim.pth teacher.pth --format lmim_teacher
     # the released MAERec-S recogniser: backbone converted, decoder kept -> loads whole
     python tools/convert_checkpoint.py maerec_s_union14m.pth maerec_s_ours.pth
@@ -10,7 +13,9 @@
     python tools/convert_checkpoint.py work_dirs/x/epoch_20.pth timm.pth --to timm
 
 The output is what ``model.backbone.pretrained=...`` (or an ``init_cfg`` Pretrained with
-``prefix='backbone.'``), ``load_from`` and the teacher's ``checkpoint`` take.
+``prefix='backbone.'``), ``load_from`` and the teacher's ``checkpoint`` take. To continue LMIM
+pretraining from an official checkpoint, pass the ``--format lmim`` output as ``load_from``
+(student and decoder) and the ``lmim_teacher`` output as ``model.target_generator.checkpoint``.
 """
 import argparse
 from pathlib import Path
@@ -32,6 +37,8 @@ def parse_args():
                    help='official layout of SRC (default: detect)')
     p.add_argument('--prefix', default='backbone.',
                    help="key prefix of the encoder in our checkpoints (default 'backbone.')")
+    p.add_argument('--neck-prefix', default='neck.',
+                   help="key prefix of the converted LMIM decoder (--format lmim; default 'neck.')")
     return p.parse_args()
 
 
@@ -40,10 +47,14 @@ def main():
     dst = Path(args.dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if args.to == 'ours':
-        sd, unused, fmt = convert_official_checkpoint(args.src, args.format, args.prefix)
+        sd, unused, fmt = convert_official_checkpoint(args.src, args.format, args.prefix,
+                                                     args.neck_prefix)
         out = {'state_dict': sd,
                'meta': {'converted_from': str(args.src), 'official_format': fmt}}
-        note = f'format {fmt}, {len(sd)} tensors, {len(unused)} other keys left out'
+        neck = sum(k.startswith(args.neck_prefix) for k in sd) if fmt == 'lmim' else 0
+        note = (f'format {fmt}, {len(sd)} tensors'
+                + (f' ({neck} of them the decoder, under {args.neck_prefix!r})' if neck else '')
+                + f', {len(unused)} other keys left out')
     else:
         ckpt = load_checkpoint_file(args.src)
         sd = ckpt.get('state_dict', ckpt)

@@ -1,5 +1,5 @@
 # LMIM pretraining on Union14M-U, the paper recipe: ViT-S/4 at 32x128, mask 0.8, guidance
-# view with the medium augmentation, frozen MAERec teacher, AdamW(0.9, 0.95) wd 0.05,
+# view with the official augmentation, frozen MAERec teacher, AdamW(0.9, 0.95) wd 0.05,
 # lr 3e-4 at batch 512 (8 GPUs x 64; --auto-scale-lr for other batches), 1 warm-up epoch,
 # cosine, 10 epochs.
 #   bash tools/dist_train.sh configs/pretrain/lmim_text-vit-s_union14m-u_10e.py 8 --amp \

@@ -7,8 +7,7 @@ train_dataloader = dict(dataset=dict(pipeline=[
         [dict(type='Resize', scale=(32, 8), keep_ratio=False, interpolation='area')],
         [dict(type='Resize', scale=(64, 16), keep_ratio=False, interpolation='area')],
         [dict(type='Resize', scale=(128, 32), keep_ratio=False)],
-        [dict(type='TextGuidanceAug', preset='medium'),
-         dict(type='Resize', scale=(128, 32), keep_ratio=False)],
+        [dict(type='TextGuidanceAug', preset='official', scale=(128, 32))],
     ]),
     dict(type='PackInputs'),
 ]))

@@ -25,6 +25,7 @@ class DecoderBlock(nn.Module):
         dims: width. num_heads: attention heads. ffn_dims: FFN hidden width.
         dropout: on attention weights and every residual branch.
         order: ``'sa_ca'`` or ``'ca_sa'``.
+        norm_eps: LayerNorm epsilon (1e-6, as the official LMIM decoder).
 
     Shapes:
         forward(x (B, N, dims), context (B, M, dims) or None) -> (B, N, dims); without
@@ -32,7 +33,7 @@ class DecoderBlock(nn.Module):
     """
 
     def __init__(self, dims: int, num_heads: int, ffn_dims: int, dropout: float = 0.1,
-                 order: str = 'sa_ca'):
+                 order: str = 'sa_ca', norm_eps: float = 1e-6):
         super().__init__()
         if order not in ORDERS:
             raise ValueError(f'order must be one of {sorted(ORDERS)}, got {order!r}')
@@ -41,7 +42,8 @@ class DecoderBlock(nn.Module):
         self.cross_attn = nn.MultiheadAttention(dims, num_heads, dropout, batch_first=True)
         self.ffn = nn.Sequential(nn.Linear(dims, ffn_dims), nn.GELU(), nn.Dropout(dropout),
                                  nn.Linear(ffn_dims, dims))
-        self.norm_self, self.norm_cross, self.norm_ffn = (nn.LayerNorm(dims) for _ in range(3))
+        self.norm_self, self.norm_cross, self.norm_ffn = (nn.LayerNorm(dims, eps=norm_eps)
+                                                          for _ in range(3))
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, context: Optional[Tensor] = None) -> Tensor:
@@ -70,6 +72,12 @@ class GuidedDecoder(BaseModule):
         in_dims: encoder width (queries). context_dims: guidance width (default in_dims).
         embed_dims, depth, num_heads, ffn_dims, dropout, order: the blocks.
         out_dims: prediction width (the target's: 384 for a ViT-S teacher).
+        norm_eps: epsilon of every LayerNorm (blocks and final norm); 1e-6 as the official
+            LMIM decoder (PyTorch's default is 1e-5).
+
+    ``pos_embed`` (1, 1 + h*w, embed_dims) is a persistent buffer: built here on the true
+    ``grid``, and replaced by the stored table when a checkpoint is loaded, so a converted
+    official LMIM decoder keeps its 16x16-layout table (see ``mnsp_mm/utils/convert.py``).
 
     Shapes:
         forward(x (B, 1+K, in_dims) with cls first, ids_restore (B, h*w),
@@ -89,6 +97,7 @@ class GuidedDecoder(BaseModule):
                  dropout: float = 0.1,
                  order: str = 'sa_ca',
                  out_dims: int = 384,
+                 norm_eps: float = 1e-6,
                  init_cfg: Optional[Union[dict, list]] = None):
         if init_cfg is None:
             init_cfg = [dict(type='Xavier', distribution='uniform', layer='Linear'),
@@ -98,11 +107,11 @@ class GuidedDecoder(BaseModule):
         self.embed = nn.Linear(in_dims, embed_dims)
         self.context_embed = nn.Linear(context_dims or in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
-        self.register_buffer('pos_embed', sincos_2d(self.grid, embed_dims, cls_token=True),
-                             persistent=False)
+        self.register_buffer('pos_embed', sincos_2d(self.grid, embed_dims, cls_token=True))
         self.blocks = nn.ModuleList(
-            DecoderBlock(embed_dims, num_heads, ffn_dims, dropout, order) for _ in range(depth))
-        self.norm = nn.LayerNorm(embed_dims)
+            DecoderBlock(embed_dims, num_heads, ffn_dims, dropout, order, norm_eps)
+            for _ in range(depth))
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.pred = nn.Linear(embed_dims, out_dims)
         self._pos_cache: Dict[Tuple[int, int], Tensor] = {}
 
