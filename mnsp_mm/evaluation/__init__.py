@@ -1,0 +1,3 @@
+from .dump_predictions import DumpPredictions
+
+__all__ = ['DumpPredictions']
