@@ -309,16 +309,17 @@ def no_runner(monkeypatch):
 
 
 def test_missing_data_paths_name_the_key_before_any_build(tmp_path, no_runner):
-    cfg = load_config(TINY_MAE, cfg_options={
+    cfg = load_config(TINY_MAE, work_dir=str(tmp_path / 'w'), cfg_options={
         'train_dataloader.dataset.sources': [str(tmp_path / 'nowhere')]})
     with pytest.raises(FileNotFoundError,
                        match=r"train_dataloader\.dataset\.sources\[0\]='.*nowhere'"):
         build_runner(cfg).train()
-    ft = load_config(TINY_FT, cfg_options={'train_dataloader.dataset.data_root': str(tmp_path)})
+    ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'),
+                     cfg_options={'train_dataloader.dataset.data_root': str(tmp_path)})
     with pytest.raises(FileNotFoundError, match=r"train_dataloader\.dataset\.ann_file="
                                                 r"'textrecog_train\.json' \(resolved to"):
         build_runner(ft).train()
-    ft = load_config(TINY_FT)
+    ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'))
     ft.test_dataloader.dataset.datasets[0].data_root = str(tmp_path / 'gone')
     with pytest.raises(FileNotFoundError, match=r"test_dataloader\.dataset\.datasets\[0\]"
                                                 r"\.data_root='.*gone'"):
@@ -334,11 +335,11 @@ def test_dictionary_that_cannot_cover_the_labels(tmp_path, no_runner):
             'val_cfg': None, 'val_evaluator': None}
     with pytest.raises(ValueError, match=r"model\.decoder\.dictionary\.dict_file=.*"
                                          r"english_digits_symbols_space\.txt.*1 of 4.*'éïöü'"):
-        build_runner(load_config(TINY_FT, cfg_options=opts)).train()
+        build_runner(load_config(TINY_FT, cfg_options=opts, work_dir=str(tmp_path))).train()
     strict = dict(opts, **{'model.decoder.dictionary.with_unknown': False,
                            'data_check': dict(max_unknown_label_ratio=1.0)})
     with pytest.raises(ValueError, match='with_unknown=False'):
-        build_runner(load_config(TINY_FT, cfg_options=strict)).train()
+        build_runner(load_config(TINY_FT, cfg_options=strict, work_dir=str(tmp_path))).train()
 
 
 def test_teacher_config_that_does_not_match_its_checkpoint(mae_ckpt):

@@ -6,7 +6,8 @@
 Inputs may be image files, folders (their images, sorted) and LMDBs (a folder holding
 ``data.mdb`` with MMOCR's / Union14M's ``num-samples`` and ``image-%09d`` keys; a
 ``label-%09d`` next to an image is reported as ``gt``). One line per crop goes to stdout:
-``<input>\\t<text>\\t<score>`` (score = mean character confidence). With ``--out-dir``:
+``<input>\\t<text>\\t<score>`` (score = mean character confidence; ``-`` and ``null`` for an
+empty reading). With ``--out-dir``:
 ``predictions.jsonl`` (one JSON object per crop) and, with ``--save-vis``, each crop drawn
 with its prediction under ``vis/`` (LMDB crops are numbered in reading order, from 0).
 """
@@ -97,11 +98,13 @@ def main(argv=None) -> int:
                      progress_bar=False, out_dir=args.out_dir or '', save_vis=args.save_vis)
     records = []
     for (name, _, label), pred in zip(items, out['predictions']):
-        record = dict(input=name, text=pred['text'], score=round(pred['scores'], 4))
+        # an empty reading has no character scores (MMOCR's mean of none is NaN)
+        score = round(pred['scores'], 4) if pred['text'] else None
+        record = dict(input=name, text=pred['text'], score=score)
         if label is not None:
             record['gt'] = label
         records.append(record)
-        print(f'{name}\t{record["text"]}\t{record["score"]:.4f}')
+        print(f'{name}\t{record["text"]}\t{"-" if score is None else f"{score:.4f}"}')
     if args.out_dir:
         os.makedirs(args.out_dir, exist_ok=True)
         with open(osp.join(args.out_dir, 'predictions.jsonl'), 'w', encoding='utf-8') as f:

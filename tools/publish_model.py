@@ -25,10 +25,14 @@ def parse_args(argv=None):
 
 
 def plain(value):
-    """``value`` as JSON-able Python data (numpy scalars -> numbers), or None if it is not."""
+    """``value`` as JSON-able Python data (numpy / torch scalars -> numbers), or None if not.
+
+    ``.item()`` turns a one-element array or tensor into a number; anything else (arrays,
+    RNG states, objects) raises, and the value is left out.
+    """
     try:
         return json.loads(json.dumps(value, default=lambda v: v.item()))
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, RuntimeError):
         return None
 
 

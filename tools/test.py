@@ -26,7 +26,7 @@ def parse_args():
     p.add_argument('--show', action='store_true', help='show each image with its prediction')
     p.add_argument('--show-dir',
                    help='save each image drawn with ground truth and prediction under '
-                   '<work_dir>/<timestamp>/<show-dir>/vis_image/')
+                   '<show-dir>/vis_data/vis_image/ (a relative <show-dir> is in the work dir)')
     p.add_argument('--wait-time', type=float, default=2, help='seconds each --show image stays')
     add_runner_args(p)
     args = parse_runner_args(p)
@@ -46,7 +46,8 @@ def add_test_outputs(cfg, args) -> None:
         if args.show:
             vis.update(show=True, wait_time=args.wait_time)
         else:
-            cfg.visualizer.save_dir = args.show_dir
+            # MMOCR's tool leaves a relative dir to the current directory
+            cfg.visualizer.save_dir = osp.join(cfg.work_dir, args.show_dir)
             cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     if args.save_preds:
         dump = dict(type='DumpPredictions', out_file_path=osp.join(

@@ -125,17 +125,26 @@ def check_dictionary_coverage(cfg: Config) -> None:
                 f'data_check.max_unknown_label_ratio={opts["max_unknown_label_ratio"]})')
 
 
-def fill_label_max_len(cfg: Config) -> None:
-    """``FilterTextLabel(max_len=None)`` in the train pipeline -> ``decoder.max_seq_len - 1``."""
-    max_seq_len = cfg.get('model', {}).get('decoder', {}).get('max_seq_len')
+def fill_label_filter(cfg: Config) -> None:
+    """``FilterTextLabel`` in the train pipeline follows the decoder where it says ``None``.
+
+    ``max_len=None`` -> ``model.decoder.max_seq_len - 1`` (one position for the end token);
+    ``dictionary=None`` -> ``model.decoder.dictionary``, so a config that changes the
+    dictionary (e.g. the Chinese one) names its file once.
+    """
+    decoder = cfg.get('model', {}).get('decoder', {})
+    max_seq_len, dictionary = decoder.get('max_seq_len'), decoder.get('dictionary')
     loader = cfg.get('train_dataloader')
-    if not max_seq_len or not isinstance(loader, dict):
+    if not isinstance(loader, dict):
         return
     for _, ds in _datasets(loader.get('dataset'), ''):
         for step in ds.get('pipeline') or []:
-            if isinstance(step, dict) and step.get('type') == 'FilterTextLabel' and \
-                    step.get('max_len') is None:
-                step['max_len'] = int(max_seq_len) - 1  # one position for the end token
+            if not isinstance(step, dict) or step.get('type') != 'FilterTextLabel':
+                continue
+            if step.get('max_len') is None and max_seq_len:
+                step['max_len'] = int(max_seq_len) - 1
+            if step.get('dictionary') is None and dictionary is not None:
+                step['dictionary'] = dictionary
 
 
 #: Hooks every run gets (also listed in both default runtimes); a config that sets its own
@@ -153,8 +162,9 @@ def add_default_hooks(cfg: Config) -> None:
 def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
-    Adds the missing default hooks, fills the label length limit from the decoder and makes
-    the train loader report skipped samples (see :mod:`mnsp_mm.engine.data_health`).
+    Adds the missing default hooks, fills the label filter's length limit and dictionary
+    from the decoder, and makes the train loader report skipped samples (see
+    :mod:`mnsp_mm.engine.data_health`).
 
     Args:
         cfg: the config (modified in place).
@@ -164,7 +174,7 @@ def prepare_config(cfg: Config) -> Config:
     """
     from ..engine import wrap_collate
     add_default_hooks(cfg)
-    fill_label_max_len(cfg)
+    fill_label_filter(cfg)
     if isinstance(cfg.get('train_dataloader'), dict):
         wrap_collate(cfg.train_dataloader)
     return cfg
