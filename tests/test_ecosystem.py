@@ -322,6 +322,26 @@ def test_labeled_lmdb_dataset_reads_labels_and_names_bad_lmdbs(tmp_path):
         LabeledLMDBDataset(ann_file=str(tmp_path / 'nowhere'), pipeline=[])
 
 
+def test_union14m_lmdb_config_reads_the_lmdb_layout(tmp_path):
+    from mmengine.registry import DefaultScope
+    from mmocr.registry import DATASETS
+
+    from mnsp_mm.apis import load_config
+    for split in ('challenging', 'hard', 'medium', 'normal', 'easy'):
+        chinese_lmdb(tmp_path, split, 2)
+        (tmp_path / 'train').mkdir(exist_ok=True)
+        (tmp_path / 'lmdb' / split).rename(tmp_path / 'train' / f'train_{split}')
+    cfg = load_config(str(ROOT / 'configs' / 'finetune' / 'maerec-s_union14m-l-lmdb.py'))
+    for ds in cfg.train_dataloader.dataset.datasets:
+        ds.data_root = str(tmp_path)
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 10
+    sample = dataset[9]  # through the full MAERec training pipeline
+    assert tuple(sample['inputs'].shape) == (3, 32, 128)
+    assert sample['data_samples'].gt_text.item == dataset.get_data_info(9)['instances'][0]['text']
+
+
 def test_runner_built_the_mmocr_way_checks_paths_before_any_dataset(tmp_path, monkeypatch):
     """MMOCR's tools call RUNNERS.build(cfg) for a config with runner_type: ours."""
     from mmengine.runner import Runner
