@@ -212,8 +212,9 @@ def test_publish_then_read_images_with_the_installed_tool(installed, tiny_data, 
     assert len(list((tmp_path / 'results' / 'vis').glob('*.jpg'))) == 1 + 6 + 3
 
 
-def test_test_py_save_preds_and_show_dir(tiny_data, mim_run, tmp_path, monkeypatch):
-    """Two test sets under MultiDatasetsEvaluator: every prediction is dumped, and drawn."""
+def test_mim_test_save_preds_and_show_dir(installed, tiny_data, mim_run, tmp_path):
+    """``mim test`` runs our tools/test.py; two test sets under MultiDatasetsEvaluator: every
+    prediction is dumped (not only the last set's), and drawn."""
     config = tmp_path / 'two_sets.py'
     config.write_text(f"""_base_ = [{str(ROOT / 'configs' / 'finetune' / TINY_FT)!r}]
 _sets = [dict(type='OCRDataset', data_root={str(tiny_data)!r}, ann_file=name, test_mode=True,
@@ -222,10 +223,9 @@ _sets = [dict(type='OCRDataset', data_root={str(tiny_data)!r}, ann_file=name, te
 test_dataloader = dict(dataset=dict(datasets=_sets))
 test_evaluator = dict(dataset_prefixes=['a', 'b'])
 """)
-    monkeypatch.setattr(sys, 'argv', [
-        'test.py', str(config), str(mim_run[1] / 'iter_3.pth'), '--work-dir', str(tmp_path),
-        '--save-preds', '--show-dir', 'shown'])
-    tool('test').main()
+    run(sys.executable, '-m', 'mim', 'test', 'mnsp_mm', config, '--checkpoint',
+        mim_run[1] / 'iter_3.pth', '--work-dir', tmp_path, '--save-preds', '--show-dir', 'shown',
+        cwd=tmp_path, env=installed[1])
     with open(tmp_path / 'iter_3.pth_predictions.pkl', 'rb') as f:
         preds = pickle.load(f)
     assert len(preds) == 6 + 2  # both datasets, not only the last one
@@ -248,14 +248,14 @@ def test_slurm_scripts_launch_our_tools(tmp_path):
         cwd=tmp_path, env=env)
     args = (tmp_path / 'train.args').read_text().splitlines()
     assert args[:2] == ['-p', 'gpu'] and '--ntasks=16' in args and '--ntasks-per-node=8' in args
-    assert args[-5:] == [str(ROOT / 'tools' / 'train.py'), 'CFG.py', '--work-dir=work',
-                         '--launcher=slurm', '--amp']
+    assert args[-5:] == [str(ROOT / 'tools' / 'train.py'), 'CFG.py', '--work-dir=work', '--amp',
+                         '--launcher=slurm']
     env['SRUN_LOG'] = str(tmp_path / 'test.args')
     run('bash', ROOT / 'tools' / 'slurm_test.sh', 'gpu', 'job', 'CFG.py', 'x.pth',
         '--save-preds', cwd=tmp_path, env=env)
     args = (tmp_path / 'test.args').read_text().splitlines()
-    assert args[-5:] == [str(ROOT / 'tools' / 'test.py'), 'CFG.py', 'x.pth', '--launcher=slurm',
-                         '--save-preds']
+    assert args[-5:] == [str(ROOT / 'tools' / 'test.py'), 'CFG.py', 'x.pth', '--save-preds',
+                         '--launcher=slurm']
 
 
 # ------------------------------------------------------- 4. Chinese setting, LMDB
