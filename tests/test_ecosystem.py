@@ -145,7 +145,7 @@ def mim_run(installed, tiny_data, tmp_path_factory):
     return out, work
 
 
-def test_wheel_ships_configs_tools_dicts_and_model_index(installed):
+def test_wheel_ships_configs_tools_dicts_and_model_index_for_mim_search(installed):
     mim = installed[0] / 'mnsp_mm' / '.mim'
     for rel in ('configs/finetune/_base_/dicts/english_digits_symbols_space.txt',
                 'configs/pretrain/mae_text-vit-s_union14m-u.py', 'configs/lmim/metafile.yml',
@@ -160,6 +160,9 @@ def test_wheel_ships_configs_tools_dicts_and_model_index(installed):
             'lmim-s_chinese-benchmark'} <= names
     for model in index.models:  # every config a metafile names is shipped
         assert (mim / model.config).is_file(), model.config
+    out = run(sys.executable, '-m', 'mim', 'search', 'mnsp_mm', cwd=installed[0].parent,
+              env=installed[1])
+    assert 'config id: lmim-s_chinese-benchmark' in out and 'model          mnsp' in out
 
 
 def test_mim_train_from_another_directory(installed, mim_run):
