@@ -11,7 +11,6 @@ from pathlib import Path
 
 import lmdb
 import pytest
-import torch
 
 import mmocr
 from mnsp_mm.datasets import synth
@@ -237,6 +236,22 @@ test_evaluator = dict(dataset_prefixes=['a', 'b'])
     metrics = json.loads((tmp_path / 'test_metrics.json').read_text())['metrics']
     assert 'a/recog/word_acc' in metrics and 'b/recog/word_acc' in metrics
     assert len(list((tmp_path / 'shown' / 'vis_data' / 'vis_image').glob('*.png'))) == 6 + 2
+
+
+def test_test_py_show_turns_on_mmocr_visualization_hook(tmp_path):
+    import argparse
+
+    from mnsp_mm.apis import load_config
+    add_test_outputs = tool('test').add_test_outputs
+    cfg = load_config(str(ROOT / 'configs' / 'finetune' / TINY_FT), work_dir=str(tmp_path))
+    args = argparse.Namespace(config='c.py', checkpoint='x.pth', show=True, show_dir=None,
+                              wait_time=0.5, save_preds=False)
+    add_test_outputs(cfg, args)
+    vis = cfg.default_hooks.visualization
+    assert (vis.enable, vis.show, vis.wait_time, vis.draw_pred) == (True, True, 0.5, True)
+    del cfg.default_hooks['visualization']
+    with pytest.raises(SystemExit, match='default_hooks.visualization'):
+        add_test_outputs(cfg, args)
 
 
 # ---------------------------------------------------------------- 3. slurm scripts
