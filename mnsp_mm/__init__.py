@@ -9,6 +9,6 @@ from .version import __version__
 
 allow_checkpoint_globals()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration)
+from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401  (registration)
 
 __all__ = ['__version__']

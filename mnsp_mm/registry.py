@@ -2,7 +2,14 @@
 
 A module that serves both pretraining (mmpretrain scope) and fine-tuning (mmocr scope), such
 as the text ViT, is registered in both ``MODELS`` registries under the same name.
+
+Our names never collide with a library's: MMOCR's ``dev-1.x`` branch (what the Union14M /
+MAERec instructions install, still versioned 1.0.1) registers its own ``MAERec`` and
+``MAERecDecoder``, so ours are ``TextMAERec`` / ``TextMAERecDecoder`` and our configs use
+those. The old names stay as *aliases*, registered only where nothing owns them yet (MMOCR
+1.0.1): on dev-1.x ``MAERecDecoder`` keeps meaning MMOCR's class.
 """
+import logging
 from typing import Callable, Sequence
 
 
@@ -16,17 +23,34 @@ def _registry(scope: str, kind: str):
     return getattr(registry, kind)
 
 
-def _register(kind: str, scopes: Sequence[str]) -> Callable[[type], type]:
+def _register(kind: str, scopes: Sequence[str],
+              aliases: Sequence[str] = ()) -> Callable[[type], type]:
     def wrap(cls: type) -> type:
         for scope in scopes:
-            _registry(scope, kind).register_module(module=cls)
+            registry = _registry(scope, kind)
+            registry.register_module(module=cls)
+            for alias in aliases:
+                owner = registry.module_dict.get(alias)
+                if owner is None:
+                    registry.register_module(name=alias, module=cls)
+                elif owner is not cls:
+                    from mmengine.logging import print_log
+                    print_log(f'{scope} already registers {alias} ({owner.__module__}); '
+                              f'ours is {cls.__name__}', 'current', logging.DEBUG)
         return cls
     return wrap
 
 
-def register_model(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type], type]:
-    """Class decorator: register a model part in the ``MODELS`` registry of each scope."""
-    return _register('MODELS', scopes)
+def register_model(scopes: Sequence[str] = ('mmpretrain', ),
+                   aliases: Sequence[str] = ()) -> Callable[[type], type]:
+    """Class decorator: register a model part in the ``MODELS`` registry of each scope.
+
+    Args:
+        scopes: the libraries whose registry gets the class, under its class name.
+        aliases: further names, each registered only where no other class has it (an old
+            name of ours that a library may own, see the module docstring).
+    """
+    return _register('MODELS', scopes, aliases)
 
 
 def register_dataset(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type], type]:
@@ -37,6 +61,11 @@ def register_dataset(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type
 def register_transform(scopes: Sequence[str] = ('mmpretrain', )) -> Callable[[type], type]:
     """Class decorator: register a data transform in the ``TRANSFORMS`` registry of each scope."""
     return _register('TRANSFORMS', scopes)
+
+
+def register_metric(scopes: Sequence[str] = ('mmocr', )) -> Callable[[type], type]:
+    """Class decorator: register an evaluation metric in the ``METRICS`` registry of each scope."""
+    return _register('METRICS', scopes)
 
 
 def register_hook(scopes: Sequence[str] = ('mmpretrain', 'mmocr')) -> Callable[[type], type]:

@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mnsp_mm.apis import build_runner, load_config
-from mnsp_mm.apis import runner as runner_mod
+from mnsp_mm.apis import prepare as runner_mod
 from mnsp_mm import synth
 from mnsp_mm.datasets import FilterTextLabel, LoadTextImage, TextLabelError
 from mnsp_mm.engine import (SKIP_KEY, DataHealthHook, NonFiniteLossError, NonFiniteLossHook,
@@ -162,7 +162,7 @@ def test_finetuning_survives_missing_images_and_bad_labels(tmp_path):
         'default_hooks.logger.interval': 2, 'default_hooks.checkpoint.interval': 100,
         'param_scheduler': []})
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    runner = build_runner(cfg, loaders=('train', ))
+    runner = build_runner(cfg)
     runner.train()
     pipeline = runner.train_dataloader.dataset.pipeline.transforms
     assert next(t for t in pipeline if isinstance(t, FilterTextLabel)).max_len == 24
@@ -303,27 +303,28 @@ def test_every_run_gets_the_reliability_hooks():
 # ------------------------------------------------------------ 6. bad configs
 @pytest.fixture
 def no_runner(monkeypatch):
-    """Fail the test if build_runner gets as far as building a runner."""
-    def boom(cfg):
-        raise AssertionError('the runner was built before the config error was found')
-    monkeypatch.setattr(Runner, 'from_cfg', boom)
+    """Fail the test if the run gets as far as building a dataloader."""
+    def boom(*args, **kwargs):
+        raise AssertionError('a dataloader was built before the config error was found')
+    monkeypatch.setattr(Runner, 'build_dataloader', boom)
 
 
 def test_missing_data_paths_name_the_key_before_any_build(tmp_path, no_runner):
-    cfg = load_config(TINY_MAE, cfg_options={
+    cfg = load_config(TINY_MAE, work_dir=str(tmp_path / 'w'), cfg_options={
         'train_dataloader.dataset.sources': [str(tmp_path / 'nowhere')]})
     with pytest.raises(FileNotFoundError,
                        match=r"train_dataloader\.dataset\.sources\[0\]='.*nowhere'"):
-        build_runner(cfg)
-    ft = load_config(TINY_FT, cfg_options={'train_dataloader.dataset.data_root': str(tmp_path)})
+        build_runner(cfg).train()
+    ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'),
+                     cfg_options={'train_dataloader.dataset.data_root': str(tmp_path)})
     with pytest.raises(FileNotFoundError, match=r"train_dataloader\.dataset\.ann_file="
                                                 r"'textrecog_train\.json' \(resolved to"):
-        build_runner(ft)
-    ft = load_config(TINY_FT)
+        build_runner(ft).train()
+    ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'))
     ft.test_dataloader.dataset.datasets[0].data_root = str(tmp_path / 'gone')
     with pytest.raises(FileNotFoundError, match=r"test_dataloader\.dataset\.datasets\[0\]"
                                                 r"\.data_root='.*gone'"):
-        build_runner(ft, loaders=('test', ))
+        build_runner(ft).test()
 
 
 def test_dictionary_that_cannot_cover_the_labels(tmp_path, no_runner):
@@ -331,14 +332,15 @@ def test_dictionary_that_cannot_cover_the_labels(tmp_path, no_runner):
                                        for i, t in enumerate(['ok', 'fine', 'ünïcödé', 'ok'])])
     (tmp_path / 'train.json').write_text(json.dumps(ann))
     opts = {'train_dataloader.dataset.data_root': str(tmp_path),
-            'train_dataloader.dataset.ann_file': 'train.json', 'val_dataloader': None}
+            'train_dataloader.dataset.ann_file': 'train.json', 'val_dataloader': None,
+            'val_cfg': None, 'val_evaluator': None}
     with pytest.raises(ValueError, match=r"model\.decoder\.dictionary\.dict_file=.*"
                                          r"english_digits_symbols_space\.txt.*1 of 4.*'éïöü'"):
-        build_runner(load_config(TINY_FT, cfg_options=opts), loaders=('train', ))
+        build_runner(load_config(TINY_FT, cfg_options=opts, work_dir=str(tmp_path))).train()
     strict = dict(opts, **{'model.decoder.dictionary.with_unknown': False,
                            'data_check': dict(max_unknown_label_ratio=1.0)})
     with pytest.raises(ValueError, match='with_unknown=False'):
-        build_runner(load_config(TINY_FT, cfg_options=strict), loaders=('train', ))
+        build_runner(load_config(TINY_FT, cfg_options=strict, work_dir=str(tmp_path))).train()
 
 
 def test_teacher_config_that_does_not_match_its_checkpoint(mae_ckpt):

@@ -1,8 +1,14 @@
 """Prepare text recognition benchmarks with MMOCR 1.0.1's own dataset preparer.
 
 The mmocr wheel ships the preparer machinery (``DatasetPreparer``, obtainers, gatherers,
-parsers, packers, dumpers, config generators) but neither the per-dataset configs nor this
-command line; ours live in ``dataset_zoo/<name>/{metafile.yml,textrecog.py}``.
+parsers, packers, dumpers, config generators) and MMOCR's command line (under
+``mmocr/.mim/tools/dataset_converters/prepare_dataset.py``) but not MMOCR's per-dataset
+configs; ours live in ``dataset_zoo/<name>/{metafile.yml,textrecog.py}``.
+
+Union14M has no preparer (it is downloaded by hand); ``union14m --check`` checks what was
+downloaded against the layout our configs read (``dataset_zoo/union14m.md``)::
+
+    python tools/prepare_dataset.py union14m --check --data-root data
 
 Example::
 
@@ -71,7 +77,16 @@ def parse_args(argv=None):
                         help='never download; fail if a file is not in the cache dir')
     parser.add_argument('--timeout', type=float, default=60,
                         help='network timeout in seconds for each download step')
+    parser.add_argument('--check', action='store_true',
+                        help='union14m only: check the hand-downloaded layout, counts per '
+                        'subset and a few images of each; prepare nothing')
     args = parser.parse_args(argv)
+    if 'union14m' in args.datasets:
+        if args.datasets != ['union14m'] or not args.check:
+            parser.error('Union14M has no preparer: download it by hand (see '
+                         'dataset_zoo/union14m.md), then run "union14m --check" alone')
+    elif args.check:
+        parser.error('--check is for union14m only')
     if args.lmdb and args.task != 'textrecog':
         parser.error('--lmdb only works with --task textrecog')
     args.cache_path = args.cache_path or osp.join(args.data_root, 'cache')
@@ -303,9 +318,15 @@ def main(argv=None):
         argv (list[str], optional): Arguments; ``sys.argv[1:]`` when None.
 
     Returns:
-        int: 0 on success, 2 when required files are missing.
+        int: 0 on success, 2 when required files are missing (or, with ``--check``, when no
+        Union14M part is found or a part found is incomplete).
     """
     args = parse_args(argv)
+    if args.check:
+        from union14m_check import check_union14m  # tools/, next to this script
+        parts = check_union14m(args.data_root).values()
+        present = [p for p in parts if p.present]
+        return 0 if present and not any(p.problems for p in present) else 2
     cfgs = {name: load_dataset_cfg(name, args) for name in args.datasets}
 
     # 1. every file each obtainer needs must be in the cache before anything runs

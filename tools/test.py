@@ -1,6 +1,7 @@
 """Evaluate a checkpoint with an mnsp_mm config (usually a fine-tuning config, mmocr scope).
 
     python tools/test.py configs/finetune/CONFIG.py work_dirs/x/best.pth
+    python tools/test.py CONFIG CKPT --save-preds --show-dir vis   # + predictions, drawings
     bash tools/dist_test.sh CONFIG CKPT 8
 
 The metrics are also written as JSON (``--out``, default ``<work_dir>/test_metrics.json``),
@@ -19,8 +20,45 @@ def parse_args():
     p.add_argument('config', help='config file')
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--out', help='metrics JSON (default <work_dir>/test_metrics.json)')
+    # the options of MMOCR's tools/test.py, with its VisualizationHook doing the drawing
+    p.add_argument('--save-preds', action='store_true',
+                   help='dump every prediction to <work_dir>/<checkpoint>_predictions.pkl')
+    p.add_argument('--show', action='store_true', help='show each image with its prediction')
+    p.add_argument('--show-dir',
+                   help='save each image drawn with ground truth and prediction under '
+                   '<show-dir>/vis_data/vis_image/ (a relative <show-dir> is in the work dir)')
+    p.add_argument('--wait-time', type=float, default=2, help='seconds each --show image stays')
     add_runner_args(p)
-    return parse_runner_args(p)
+    args = parse_runner_args(p)
+    if args.show and args.show_dir:
+        p.error('--show and --show-dir cannot be used together (as in MMOCR)')
+    return args
+
+
+def add_test_outputs(cfg, args) -> None:
+    """``--save-preds`` / ``--show`` / ``--show-dir``, set the way MMOCR's tools/test.py does."""
+    if args.show or args.show_dir:
+        vis = cfg.get('default_hooks', {}).get('visualization')
+        if vis is None:
+            raise SystemExit(f'{args.config}: --show/--show-dir need '
+                             "default_hooks.visualization=dict(type='VisualizationHook')")
+        vis.update(enable=True, draw_gt=True, draw_pred=True)
+        if args.show:
+            vis.update(show=True, wait_time=args.wait_time)
+        else:
+            # MMOCR's tool leaves a relative dir to the current directory
+            cfg.visualizer.save_dir = osp.join(cfg.work_dir, args.show_dir)
+            cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    if args.save_preds:
+        dump = dict(type='DumpPredictions', out_file_path=osp.join(
+            cfg.work_dir, f'{osp.basename(args.checkpoint)}_predictions.pkl'))
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, dict) and 'metrics' in evaluator:  # an evaluator config
+            evaluator.metrics = list(evaluator.metrics) + [dump]
+        elif isinstance(evaluator, (list, tuple)):
+            cfg.test_evaluator = list(evaluator) + [dump]
+        else:
+            cfg.test_evaluator = [evaluator, dump]
 
 
 def main():
@@ -29,7 +67,8 @@ def main():
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
-    runner = build_runner(cfg, loaders=('test', ))
+    add_test_outputs(cfg, args)
+    runner = build_runner(cfg)
     metrics = runner.test()
     if runner.rank == 0:
         out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')

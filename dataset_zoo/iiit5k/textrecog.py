@@ -2,6 +2,8 @@
 # Images: the official tarball. Labels: MMOCR's case-restored label files, one
 # `<split>/<image>.png <text>` line per word (the folder prefix is stripped by
 # BaseNameTxtRecogAnnParser, registered in tools/prepare_dataset.py).
+# Label-file md5s: the values of MMOCR's "Update iiit5k md5" (PR #1848, April 2023), which
+# replaced f4731ce1... (train) and 82ecfa34... (test).
 # `data_root` and `cache_path` are defaults; tools/prepare_dataset.py overrides both.
 data_root = 'data/iiit5k'
 cache_path = 'data/cache'
@@ -22,7 +24,7 @@ train_preparer = dict(
                 url='https://download.openmmlab.com/mmocr/data/mixture/IIIT5K/'
                 'train_label.txt',
                 save_name='iiit5k_train.txt',
-                md5='f4731ce1eadc259532c2834266e5126d',
+                md5='beee914aaf3ec5794622b843d743c5a6',
                 content=['annotation'],
                 mapping=[['iiit5k_train.txt', 'annotations/train.txt']]),
         ]),
@@ -47,7 +49,7 @@ test_preparer = dict(
                 url='https://download.openmmlab.com/mmocr/data/mixture/IIIT5K/'
                 'test_label.txt',
                 save_name='iiit5k_test.txt',
-                md5='82ecfa34a28d59284d1914dc906f5380',
+                md5='117bcd9b4245f61fa57bfb37361674b3',
                 content=['annotation'],
                 mapping=[['iiit5k_test.txt', 'annotations/test.txt']]),
         ]),

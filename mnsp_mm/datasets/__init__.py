@@ -2,9 +2,10 @@
 
 Importing this package registers ``UnlabeledTextDataset``, ``LoadTextImage`` and
 ``TextGuidanceAug`` in the mmpretrain and mmocr registries, and the fine-tuning label
-check ``FilterTextLabel`` in the mmocr registry.
+check ``FilterTextLabel`` and the labeled ``LabeledLMDBDataset`` in the mmocr registry.
 """
 from .guidance import PRESETS, TextGuidanceAug
+from .labeled_lmdb import LabeledLMDBDataset
 from .labels import FilterTextLabel, TextLabelError
 from .transforms import (SKIP_REASONS, LoadTextImage, TextImageLoadError, count_skip,
                          decode_text_image, drain_skip_counts)
@@ -13,5 +14,5 @@ from .unlabeled import IMG_EXTENSIONS, UnlabeledTextDataset, detect_source_kind
 __all__ = [
     'UnlabeledTextDataset', 'LoadTextImage', 'TextImageLoadError', 'decode_text_image',
     'detect_source_kind', 'IMG_EXTENSIONS', 'SKIP_REASONS', 'TextGuidanceAug', 'PRESETS',
-    'FilterTextLabel', 'TextLabelError', 'count_skip', 'drain_skip_counts'
+    'FilterTextLabel', 'TextLabelError', 'count_skip', 'drain_skip_counts', 'LabeledLMDBDataset'
 ]

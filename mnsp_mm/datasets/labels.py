@@ -56,7 +56,7 @@ class FilterTextLabel(BaseTransform):
     Args:
         dictionary: the recogniser's dictionary config (or a built ``Dictionary``), used to
             find out-of-dictionary characters and whether they can map to ``<UKN>``.
-        max_len: longest label in characters; ``None`` means no limit. ``build_runner``
+        max_len: longest label in characters; ``None`` means no limit. ``MnspRunner``
             fills ``None`` with ``model.decoder.max_seq_len - 1`` (room for the end token).
         long_label: ``'skip'`` or ``'truncate'`` labels longer than ``max_len``.
         fail_fast: raise :class:`TextLabelError` instead of skipping.

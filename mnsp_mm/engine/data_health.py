@@ -4,7 +4,7 @@ The robust transforms (:class:`~mnsp_mm.datasets.LoadTextImage`,
 :class:`~mnsp_mm.datasets.FilterTextLabel`) count problems per process, but dataloader workers
 are separate processes whose Python state the main process cannot read. So the counts travel
 with the data: :func:`counting_collate` (wrapped around the configured ``collate_fn`` by
-:func:`mnsp_mm.apis.build_runner`) runs in the process that built the batch, drains that
+:class:`mnsp_mm.apis.MnspRunner`) runs in the process that built the batch, drains that
 process's new counts and stores them in the batch under :data:`SKIP_KEY`. In the main
 process :class:`DataHealthHook` pops them from every batch before the model sees it, sums
 them over ranks at each log interval and logs a warning when new problems appeared.

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
-from mmocr.registry import METRICS
+from ..registry import register_metric
 
 
-@METRICS.register_module()
+@register_metric(scopes=('mmocr', ))
 class TextPredictionDump(BaseMetric):
     """Write every test crop's ground truth and prediction to JSON lines.
 

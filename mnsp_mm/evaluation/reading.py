@@ -6,7 +6,7 @@ training labels by heart scores on IV crops only; reading shows on OOV crops.
 """
 import re
 from collections import Counter
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -56,9 +56,3 @@ def guess_baseline(rows: Sequence[Dict], train_labels: Sequence[str], draws: int
     ned = np.array([np.mean([1 - Levenshtein.normalized_distance(labels[i], normalise(r['gt']))
                              for i in rng.integers(0, total, draws)]) for r in rows])
     return dict(word=word, ned=ned)
-
-
-def split_scores(scores: np.ndarray, iv: np.ndarray) -> Dict[str, List[float]]:
-    """``{'all', 'iv', 'oov'}`` -> the scores of those crops."""
-    scores = np.asarray(scores)
-    return dict(all=scores.tolist(), iv=scores[iv].tolist(), oov=scores[~iv].tolist())

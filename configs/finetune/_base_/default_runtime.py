@@ -1,6 +1,9 @@
 # Runtime shared by fine-tuning / evaluation configs (mmocr scope).
 default_scope = 'mmocr'
 custom_imports = dict(imports=['mnsp_mm'], allow_failed_imports=False)
+# Our runner (mnsp_mm/apis/prepare.py): data checks, label length from the decoder, skip
+# counts from the workers. MMOCR's / mmpretrain's tools/train.py and `mim train` build it too.
+runner_type = 'MnspRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

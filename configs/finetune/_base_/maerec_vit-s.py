@@ -10,7 +10,7 @@ dictionary = dict(
     with_end=True)
 
 model = dict(
-    type='MAERec',
+    type='TextMAERec',  # ours; MMOCR dev-1.x owns 'MAERec'
     # Match what the backbone saw in pretraining: MMOCR loads BGR, our MAE/LMIM/MNSP
     # pretraining used RGB normalised with mean = std = 0.5.
     data_preprocessor=dict(type='TextRecogDataPreprocessor', mean=[127.5] * 3,
@@ -18,7 +18,7 @@ model = dict(
     backbone=dict(type='TextViT', arch='small', img_size=(32, 128), patch_size=4,
                   learnable_pos=True, tuple_output=False, drop_path_rate=0.1),
     decoder=dict(
-        type='MAERecDecoder',
+        type='TextMAERecDecoder',
         n_layers=6,
         d_embedding=384,
         n_head=8,
@@ -34,7 +34,7 @@ model = dict(
 
 # Bad training samples are skipped and counted, not fatal (docs/robustness.md): labels are
 # checked first (cheap), then LoadTextImage decodes BGR like LoadImageFromFile but also skips
-# missing, empty, truncated and undecodable files. max_len=None: build_runner sets it to
+# missing, empty, truncated and undecodable files. max_len=None: MnspRunner sets it to
 # model.decoder.max_seq_len - 1. Set fail_fast=True on both to stop at the first bad sample.
 train_pipeline = [
     dict(type='LoadOCRAnnotations', with_text=True),

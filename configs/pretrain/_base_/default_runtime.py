@@ -1,6 +1,9 @@
 # Runtime shared by every pretraining config (mmpretrain scope).
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mnsp_mm'], allow_failed_imports=False)
+# Our runner (mnsp_mm/apis/prepare.py): data checks, label length from the decoder, skip
+# counts from the workers. MMOCR's / mmpretrain's tools/train.py and `mim train` build it too.
+runner_type = 'MnspRunner'
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

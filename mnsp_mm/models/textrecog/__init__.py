@@ -1,4 +1,7 @@
-from .maerec_decoder import MAERecDecoder
-from .recognizer import MAERec
+from .maerec_decoder import TextMAERecDecoder
+from .recognizer import TextMAERec
 
-__all__ = ['MAERec', 'MAERecDecoder']
+# the names before MMOCR dev-1.x's classes of the same names made us rename ours
+MAERecDecoder, MAERec = TextMAERecDecoder, TextMAERec
+
+__all__ = ['TextMAERec', 'TextMAERecDecoder', 'MAERec', 'MAERecDecoder']

@@ -12,8 +12,8 @@ from ...registry import register_model
 PRE_NORM = ('norm', 'self_attn', 'norm', 'enc_dec_attn', 'norm', 'ffn')
 
 
-@register_model(scopes=('mmocr', ))
-class MAERecDecoder(NRTRDecoder):
+@register_model(scopes=('mmocr', ), aliases=('MAERecDecoder', ))
+class TextMAERecDecoder(NRTRDecoder):
     """NRTR decoder fed with the backbone's tokens (MAERec has no separate encoder).
 
     MMOCR's ``NRTRDecoder`` already is MAERec's decoder (same layers and parameter names:
@@ -24,6 +24,9 @@ class MAERecDecoder(NRTRDecoder):
     Greedy decoding caches keys and values: the image's cross-attention keys/values are
     projected once, and each step runs only the newest token through the layers (MMOCR's
     decoder recomputes the whole prefix at every step). Predictions are the same.
+
+    Registered as ``TextMAERecDecoder`` (``MAERecDecoder`` too, unless MMOCR owns that name,
+    see :mod:`mnsp_mm.registry`).
 
     Args:
         cache_kv: decode with cached keys/values (``False``: MMOCR's full recomputation).

@@ -6,9 +6,12 @@ from mmocr.models.textrecog.recognizers import EncoderDecoderRecognizer
 from ...registry import register_model
 
 
-@register_model(scopes=('mmocr', ))
-class MAERec(EncoderDecoderRecognizer):
-    """TextViT backbone + :class:`MAERecDecoder` (no separate encoder).
+@register_model(scopes=('mmocr', ), aliases=('MAERec', ))
+class TextMAERec(EncoderDecoderRecognizer):
+    """TextViT backbone + :class:`TextMAERecDecoder` (no separate encoder).
+
+    Registered as ``TextMAERec`` (``MAERec`` too, unless MMOCR owns that name, see
+    :mod:`mnsp_mm.registry`).
 
     Adds ``get_layer_depth`` so mmpretrain's ``LearningRateDecayOptimWrapperConstructor``
     (layer-wise lr decay, the LMIM fine-tuning recipe) works on a recogniser: backbone
