@@ -107,11 +107,13 @@ class ReadingTable:
                         + _cell(self.interval(scores, part)) + ' |')
         return head + body + list(extra_rows)
 
-    def difference_lines(self, reference: str, part: str = 'oov') -> List[str]:
-        """One line per other method: the paired difference to ``reference`` and its verdict."""
+    def difference_lines(self, reference: str, part: str = 'oov',
+                         skip: Sequence[str] = ()) -> List[str]:
+        """One line per other method (but ``skip``): the paired difference to ``reference``
+        and its verdict."""
         lines = []
         for name in self.word:
-            if name == reference:
+            if name == reference or name in skip:
                 continue
             d = self.difference(name, reference, part)
             verdict = ('a measurable difference' if d.excludes_zero

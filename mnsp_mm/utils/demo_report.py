@@ -167,7 +167,7 @@ def _reading_section(table: ReadingTable, reference: str, tesseract: str) -> Lis
         '',
         'Paired differences on the same OOV crops (mean over sets, 95% bootstrap interval):',
         '',
-        *table.difference_lines(reference, 'oov'),
+        *table.difference_lines(reference, 'oov', skip=('Tesseract', )),
         '',
         f'In-vocabulary (IV) crops, {iv} in all: the label is also a training label '
         '(recall of a seen word is enough). WAICS %:',
