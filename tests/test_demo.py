@@ -1,6 +1,7 @@
 """`make demo` end to end: the --quick profile of tools/demo.py, as a user runs it."""
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,10 @@ import pytest
 from mnsp_mm.utils.progress import read_losses, smooth
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = ('regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words', 'unusual_fonts')
+SETS = ('regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words', 'unusual_fonts',
+        'held_out_fonts')
 STAGES = ('render', 'pretrain_mae', 'pretrain_lmim', 'pretrain_mnsp', 'finetune_scratch',
-          'finetune_mae', 'finetune_lmim', 'finetune_mnsp', 'attention')
+          'finetune_mae', 'finetune_lmim', 'finetune_mnsp', 'reference', 'attention')
 
 
 def demo(work, *extra):
@@ -34,10 +36,18 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(quick_run):
     for stage in STAGES:
         assert f'[{stage}] ' in out and (work / stage / 'done.json').is_file(), stage
     group = json.loads((work / 'finetune_mae' / 'done.json').read_text())
-    assert group['group'][-1] == 'finetune_mnsp' and group['group_elapsed'] >= group['seconds']
+    assert group['group'][-1] == 'reference' and group['group_elapsed'] >= group['seconds']
     report = (work / 'report.md').read_text()
     assert '| finetune_mae * |' in report and '| pretrain_mae |' in report
-    table = report.split('## Results')[1].split('![')[0]
+    reading = report.split('## Reading')[1].split('## All crops')[0]
+    header = next(line for line in reading.splitlines() if line.startswith('| method'))
+    assert all(s in header for s in SETS) and 'avg [95% CI]' in header
+    for row in ('scratch', 'MAE (MAERec)', 'LMIM', 'MNSP', 'random training label'):
+        assert f'| {row} |' in reading
+    assert ('| Tesseract |' in reading) == bool(shutil.which('tesseract'))
+    assert 'MAE (MAERec) - scratch:' in reading and 'measurable difference' in reading
+    assert 'In-vocabulary (IV) crops' in reading and 'Crops per set (OOV / IV)' in reading
+    table = report.split('## All crops, MMOCR metrics')[1].split('![')[0]
     header = next(line for line in table.splitlines() if line.startswith('| run'))
     assert all(s in header for s in SETS) and 'avg' in header and 'weighted avg' in header
     for row in ('scratch', 'MAE (MAERec)', 'LMIM', 'MNSP'):
@@ -52,6 +62,39 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(quick_run):
     render = json.loads((work / 'render' / 'done.json').read_text())
     assert len(render['commands']) == 2 + len(SETS)  # pool, train, one per test set
     assert all(f'--name {s} ' in ''.join(render['commands']) for s in SETS)
+
+
+def _labels_and_fonts(data, name):
+    entries = json.loads((data / f'textrecog_{name}.json').read_text())['data_list']
+    return [e['instances'][0]['text'] for e in entries], {e['font'] for e in entries}
+
+
+def test_test_sets_need_reading_words_and_fonts_never_trained_on(quick_run):
+    """On the rendered annotations: a test label that is a training label is a word of the
+    training vocabulary (the in-vocabulary share); no held-out word is a training label; the
+    held-out fonts draw no training crop and every crop of held_out_fonts."""
+    from mnsp_mm import synth
+    work, _ = quick_run
+    data = work / 'data' / 'finetune'
+    train, train_fonts = _labels_and_fonts(data, 'train')
+    heldout_vocab, train_vocab = set(synth.vocabulary('test')), set(synth.vocabulary('train'))
+    heldout_fonts = set(synth.font_names('heldout'))
+    assert not set(train) & heldout_vocab and not train_fonts & heldout_fonts
+    assert all(t == t.lower() for t in train)
+    for name in SETS:
+        labels, fonts = _labels_and_fonts(data, name)
+        seen = set(labels) & set(train)
+        assert seen <= train_vocab, (name, seen - train_vocab)
+        assert any(t in heldout_vocab for t in labels) or name == 'long_words'
+        if name == 'held_out_fonts':
+            assert fonts <= heldout_fonts
+        else:
+            assert not fonts & heldout_fonts
+    split = json.loads((work / 'data' / 'fonts.json').read_text())
+    assert set(split['heldout']) == {synth.font_catalogue()[n].family for n in heldout_fonts}
+    for init in ('scratch', 'mnsp'):
+        rows = (work / f'finetune_{init}' / 'predictions' / 'held_out_fonts.jsonl')
+        assert len(rows.read_text().splitlines()) == 32
 
 
 def test_each_model_is_tested_on_every_set_with_mmocr_metrics(quick_run):

@@ -201,7 +201,7 @@ def test_json_layout(tmp_path):
     assert len(data['data_list']) == 5
     for i, (entry, s) in enumerate(zip(data['data_list'], samples)):
         assert entry == {'img_path': f'imgs/train/{i:06d}.png', 'instances': [{'text': s.text}],
-                         'mask_path': f'masks/train/{i:06d}.png'}
+                         'mask_path': f'masks/train/{i:06d}.png', 'font': s.font}
         img = cv2.imread(str(tmp_path / entry['img_path']), cv2.IMREAD_COLOR)
         assert np.array_equal(img[..., ::-1], s.image)
         mask = cv2.imread(str(tmp_path / entry['mask_path']), cv2.IMREAD_UNCHANGED)

@@ -23,8 +23,9 @@ def encode_image(image: np.ndarray, ext: str = '.png') -> bytes:
 class TextRecogJsonWriter:
     """Writes MMOCR's ``textrecog_{name}.json`` plus ``imgs/{name}/000000.png`` files.
 
-    Entries are ``{"img_path": "imgs/train/000000.png", "instances": [{"text": ...}]}``
-    (paths relative to ``out_dir``, MMOCR's ``data_root``), with ``"mask_path"`` when masks
+    Entries are ``{"img_path": "imgs/train/000000.png", "instances": [{"text": ...}],
+    "font": ...}`` (paths relative to ``out_dir``, MMOCR's ``data_root``; the font the crop was
+    drawn with, so font splits can be checked on the data), with ``"mask_path"`` when masks
     are written and ``"instances": []`` when unlabeled. The json is written by :meth:`close`.
     """
 
@@ -40,7 +41,8 @@ class TextRecogJsonWriter:
     def add(self, sample: SynthSample) -> None:
         stem = f'{len(self.data_list):06d}'
         entry = {'img_path': f'imgs/{self.name}/{stem}{self.image_ext}',
-                 'instances': [{'text': sample.text}] if self.labeled else []}
+                 'instances': [{'text': sample.text}] if self.labeled else [],
+                 'font': sample.font}
         (self.out_dir / entry['img_path']).write_bytes(encode_image(sample.image,
                                                                     self.image_ext))
         if self.masks:
