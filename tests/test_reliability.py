@@ -323,7 +323,7 @@ def test_every_run_gets_the_reliability_hooks():
     cfg = load_config(TINY_MAE, cfg_options={'custom_hooks': [dict(type='EMAHook')]})
     runner_mod.add_default_hooks(cfg)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook']
+        'EMAHook', 'NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook', 'FairShareHook']
 
 
 # ------------------------------------------------------------ 6. bad configs
@@ -394,3 +394,28 @@ def test_patch_size_and_scales_fail_at_build_naming_the_values():
     with pytest.raises(ValueError, match=r'image size 30x128 is not divisible by the patch '
                                          r'size 4x4'):
         TextViT(arch='small', img_size=(30, 128))
+
+
+# ------------------------------------------------------ 8. a busy machine
+def test_torch_threads_follow_the_cores_left_free(monkeypatch):
+    from mnsp_mm.engine import FairShareHook
+    from mnsp_mm.engine import fair_share
+    # (machine busy CPU s, own CPU s, wall s, cores): others use 1 of 2 cores, then none
+    samples = iter([(0., 0., 0., 2), (3., 1., 2., 2), (5., 2., 3., 2), (9., 7., 5., 2)])
+    monkeypatch.setattr(fair_share, 'sample', lambda: next(samples))
+    assert fair_share.free_cores((0., 0., 0., 2), (3., 1., 2., 2)) == pytest.approx(1.0)
+    before = torch.get_num_threads()
+    try:
+        hook = FairShareHook(interval=2, max_threads=2)
+        hook.before_train(None)
+        hook.after_train_iter(None, 0)
+        assert torch.get_num_threads() == 1  # the other process holds a core
+        hook.after_train_iter(None, 1)  # 1 s later: too soon to measure again
+        assert torch.get_num_threads() == 1
+        hook.after_train_iter(None, 2)
+        assert torch.get_num_threads() == 2  # the machine is ours again
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.undo()
+    real = fair_share.sample()  # from /proc/stat (None where there is none)
+    assert real is None or (len(real) == 4 and real[3] >= 1)

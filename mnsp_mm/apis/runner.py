@@ -225,7 +225,8 @@ def fill_label_max_len(cfg: Config) -> None:
 
 #: Hooks every run gets (also listed in both default runtimes); a config that sets its own
 #: ``custom_hooks`` keeps them, :func:`add_default_hooks` appends the missing ones.
-DEFAULT_CUSTOM_HOOKS = ('NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook')
+DEFAULT_CUSTOM_HOOKS = ('NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook',
+                        'FairShareHook')
 
 
 def add_default_hooks(cfg: Config) -> None:
