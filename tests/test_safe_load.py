@@ -236,8 +236,11 @@ def test_torchvision_scheme_refuses_code_downloaded_or_cached(evil_ckpt):
     shutil.copy(path, cached + url.rsplit('/', 1)[1])  # a file someone put in the cache
     _refused('modelzoo://resnet34')
     assert len(downloads) == 1
-    with pytest.raises(RuntimeError, match='refusing to load'):  # init_cfg=Pretrained
+    with pytest.raises(RuntimeError, match='refusing to load'):
         load_checkpoint(torch.nn.Linear(1, 1), 'torchvision://resnet18')
+    from mmengine.model.weight_init import PretrainedInit
+    with pytest.raises(RuntimeError, match='refusing to load'):  # init_cfg=Pretrained
+        PretrainedInit(checkpoint='torchvision://resnet18')(torch.nn.Linear(1, 1))
 
 
 def test_openmmlab_schemes_refuse_code_by_url_and_local_path(evil_ckpt):
