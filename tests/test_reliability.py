@@ -3,7 +3,6 @@ safety: test_safe_load.py; kills and resume: test_checkpoint_atomic.py; config a
 checks: test_config_checks.py)."""
 import io
 import json
-import os
 from pathlib import Path
 
 import cv2

@@ -290,7 +290,8 @@ class LoadTextImage(BaseTransform):
     logs a warning naming the sample with the running skip total of this process, increments
     the counter returned by :meth:`skipped`, and returns ``None``;
     ``mmengine.dataset.BaseDataset.__getitem__`` then fetches another random index in training
-    mode (and raises in ``test_mode``). With ``fail_fast=True`` it raises :class:`TextImageLoadError` naming the sample instead.
+    mode (and raises in ``test_mode``). With ``fail_fast=True`` it raises
+    :class:`TextImageLoadError` naming the sample instead.
 
     Args:
         channel_order (str): ``'rgb'`` (default: pretraining works in RGB) or ``'bgr'``
@@ -420,4 +421,5 @@ class LoadTextImage(BaseTransform):
         return (f'{self.__class__.__name__}(channel_order={self.channel_order!r}, '
                 f'fail_fast={self.fail_fast}, min_size={self.min_size}, '
                 f'ignore_orientation={self.ignore_orientation}, '
-                f'max_pixels={self.max_pixels}, to_float32={self.to_float32}, backend_args={self.backend_args})')
+                f'max_pixels={self.max_pixels}, to_float32={self.to_float32}, '
+                f'backend_args={self.backend_args})')
