@@ -10,7 +10,10 @@ global outside a small allow-list, which breaks two formats we must read:
 Instead of turning safety off, :func:`allow_checkpoint_globals` adds exactly those classes to
 torch's allow-list, so a checkpoint that pickles any other callable (``os.system``, ...) is
 still refused. ``import mnsp_mm`` calls it once; :func:`load_checkpoint_file` is the single
-entry point our own code uses to read a checkpoint file.
+entry point our own code uses to read a checkpoint file, and every scheme of mmengine's
+``CheckpointLoader`` (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://``,
+``mmcls://``, ``pavi://``, ``s3://``, ...) gets a loader that ends in the same weights-only
+load (:data:`SCHEME_LOADERS`).
 """
 import argparse
 import collections
@@ -77,7 +80,7 @@ _ALLOWED = False
 
 def allow_checkpoint_globals() -> None:
     """Register :func:`checkpoint_safe_globals` with torch's ``weights_only`` unpickler and
-    route mmengine's checkpoint loading through :func:`load_checkpoint_file` (idempotent)."""
+    make every mmengine checkpoint scheme load weights only (idempotent)."""
     global _ALLOWED
     if _ALLOWED:
         return
@@ -96,7 +99,7 @@ def _load_local(filename: str, map_location=None) -> Dict[str, Any]:
 def _load_http(filename: str, map_location=None, model_dir=None, progress: bool = True):
     """mmengine's ``http(s)://`` scheme: download to the torch hub cache, load weights only.
 
-    As mmengine's loader, under DDP local rank 0 downloads first and the others read its file.
+    As mmengine's loader, under DDP rank 0 downloads first and the others read its file.
     """
     from mmengine.dist import get_dist_info
 
