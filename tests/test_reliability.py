@@ -406,12 +406,12 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
     before = torch.get_num_threads()
     try:
         hook = FairShareHook(interval=2, max_threads=2)
-        hook.before_train(None)
+        hook.before_run(None)
         hook.after_train_iter(None, 0)
         assert torch.get_num_threads() == 1  # the other process holds a core
-        hook.after_train_iter(None, 1)  # 1 s later: too soon to measure again
+        hook.after_test_iter(None, 1)  # 1 s later: too soon to measure again
         assert torch.get_num_threads() == 1
-        hook.after_train_iter(None, 2)
+        hook.after_val_iter(None, 2)
         assert torch.get_num_threads() == 2  # the machine is ours again
     finally:
         torch.set_num_threads(before)

@@ -56,10 +56,13 @@ def sample() -> Optional[Tuple[float, float, float, int]]:
 class FairShareHook(Hook):
     """Set torch's intra-op threads to the cores other processes leave free.
 
+    It re-measures after training, validation and test iterations alike, at most every
+    ``interval`` seconds.
+
     Args:
         interval: seconds between measurements (each costs one read of ``/proc/stat``).
-        max_threads: upper bound; ``None`` takes torch's thread count at the start of
-            training (``OMP_NUM_THREADS`` or one per core).
+        max_threads: upper bound; ``None`` takes torch's thread count at the start of the
+            run (``OMP_NUM_THREADS`` or one per core).
     """
 
     priority = 'VERY_LOW'
@@ -69,12 +72,22 @@ class FairShareHook(Hook):
         self.max_threads = max_threads
         self._last = None
 
-    def before_train(self, runner) -> None:
+    def before_run(self, runner) -> None:
         if self.max_threads is None:
             self.max_threads = torch.get_num_threads()
         self._last = sample()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self.adjust()
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self.adjust()
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self.adjust()
+
+    def adjust(self) -> None:
+        """Re-measure if ``interval`` seconds have passed and set the thread count."""
         if self._last is None or self.max_threads <= 1:
             return
         now = sample()
