@@ -109,6 +109,11 @@ def test_malformed_annotation_json_names_the_file(tmp_path, no_runner):
     with pytest.raises(ValueError, match=r"train_dataloader\.dataset\.ann_file: .*broken\.json "
                                          r"is not valid JSON: .* line 1 column"):
         _ft_with(tmp_path, 'broken.json', ('train', ), no_runner)
+    cfg = load_config(TINY_FT, cfg_options={
+        'train_dataloader.dataset.data_root': str(tmp_path),
+        'train_dataloader.dataset.ann_file': 'broken.json', 'data_check.annotations': False})
+    from mnsp_mm.apis.config_checks import check_annotation_files
+    assert check_annotation_files(cfg, ('train', )) == {}  # switched off
     (tmp_path / 'list.json').write_text('[1, 2]')
     with pytest.raises(ValueError, match=r'list\.json is not an MMOCR annotation file'):
         _ft_with(tmp_path, 'list.json', ('train', ), no_runner)

@@ -198,6 +198,9 @@ def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Cou
     or whitespace-only text) are an error naming file and index; training entries of those
     kinds are counted and reported (``FilterTextLabel`` skips them while training).
 
+    Each file is parsed once more than the dataset itself does; ``data_check =
+    dict(annotations=False)`` skips this check (e.g. for very large training files).
+
     Returns:
         ``{path: Counter(reason)}`` of the training files with such entries.
 
@@ -206,6 +209,8 @@ def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Cou
     """
     from ..datasets.labels import instance_problem
     found = {}
+    if not (cfg.get('data_check') or {}).get('annotations', True):
+        return found
     for name, key, path in _json_annotations(cfg, loaders):
         entries = load_annotation_json(path, key)['data_list']
         bad = [(i, instance_problem(e)) for i, e in enumerate(entries)]
