@@ -135,8 +135,10 @@ def test_kills_during_saves_then_resume_repeat_the_uninterrupted_losses(tmp_path
         "checkpoint=dict(interval=1, max_keep_ckpts=1))\n"
         "log_processor = dict(window_size=1)\n"
         f"train_cfg = dict(max_iters={ITERS})\n")
+    # a 1 s write (a paper-size checkpoint takes ~1.5 s): the kill lands in it even when a
+    # busy machine delays this test's polling
     env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{ROOT / "tests"}',
-               OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+               OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', SLOW_DISK_SECONDS='1.0')
     train = [sys.executable, 'tools/train.py', str(cfg)]
     ref, crash = tmp_path / 'ref', tmp_path / 'crash'
     reference = subprocess.Popen(train + ['--work-dir', str(ref), '--cfg-options',
