@@ -405,7 +405,8 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
     assert fair_share.free_cores((0., 0., 0., 2), (3., 1., 2., 2)) == pytest.approx(1.0)
     before = torch.get_num_threads()
     try:
-        hook = FairShareHook(interval=2, max_threads=2)
+        torch.set_num_threads(2)
+        hook = FairShareHook(interval=2)
         hook.before_run(None)
         hook.after_train_iter(None, 0)
         assert torch.get_num_threads() == 1  # the other process holds a core
@@ -413,6 +414,9 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
         assert torch.get_num_threads() == 1
         hook.after_val_iter(None, 2)
         assert torch.get_num_threads() == 2  # the machine is ours again
+        torch.set_num_threads(1)
+        hook.after_run(None)
+        assert torch.get_num_threads() == 2  # what the run found
     finally:
         torch.set_num_threads(before)
     monkeypatch.undo()

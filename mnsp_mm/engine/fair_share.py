@@ -70,12 +70,18 @@ class FairShareHook(Hook):
     def __init__(self, interval: float = 2.0, max_threads: Optional[int] = None):
         self.interval = float(interval)
         self.max_threads = max_threads
-        self._last = None
+        self._last = self._start = None
 
     def before_run(self, runner) -> None:
+        self._start = torch.get_num_threads()
         if self.max_threads is None:
-            self.max_threads = torch.get_num_threads()
+            self.max_threads = self._start
         self._last = sample()
+
+    def after_run(self, runner) -> None:
+        """Give the process back the thread count it had (the next run in it starts there)."""
+        if self._start is not None and torch.get_num_threads() != self._start:
+            torch.set_num_threads(self._start)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self.adjust()
