@@ -417,6 +417,11 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
         torch.set_num_threads(1)
         hook.after_run(None)
         assert torch.get_num_threads() == 2  # what the run found
+        samples = iter([(0., 0., 0., 2), (3., 1., 2., 2)])  # a core taken again
+        fixed = FairShareHook(interval=2, adapt=False)
+        fixed.before_run(None)
+        fixed.after_train_iter(None, 3)
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
     monkeypatch.undo()

@@ -57,18 +57,22 @@ class FairShareHook(Hook):
     """Set torch's intra-op threads to the cores other processes leave free.
 
     It re-measures after training, validation and test iterations alike, at most every
-    ``interval`` seconds.
+    ``interval`` seconds. The thread count changes float rounding a little, so a run whose
+    thread count followed the machine's load does not repeat another bit for bit; for that,
+    fix the count (``OMP_NUM_THREADS=N`` and ``adapt=False``, or ``OMP_NUM_THREADS=1``).
 
     Args:
         interval: seconds between measurements (each costs one read of ``/proc/stat``).
         max_threads: upper bound; ``None`` takes torch's thread count at the start of the
             run (``OMP_NUM_THREADS`` or one per core).
+        adapt: ``False`` keeps the thread count fixed (the hook does nothing).
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self, interval: float = 2.0, max_threads: Optional[int] = None):
-        self.interval = float(interval)
+    def __init__(self, interval: float = 2.0, max_threads: Optional[int] = None,
+                 adapt: bool = True):
+        self.interval, self.adapt = float(interval), adapt
         self.max_threads = max_threads
         self._last = self._start = None
 
@@ -94,7 +98,7 @@ class FairShareHook(Hook):
 
     def adjust(self) -> None:
         """Re-measure if ``interval`` seconds have passed and set the thread count."""
-        if self._last is None or self.max_threads <= 1:
+        if not self.adapt or self._last is None or self.max_threads <= 1:
             return
         now = sample()
         if now is None or now[2] - self._last[2] < self.interval:
