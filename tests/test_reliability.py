@@ -1,12 +1,8 @@
-"""Issue #8: bad data, crash + resume, NaN losses and bad configs (DDP: test_ddp.py;
-checkpoint safety: test_safe_load.py)."""
+"""Issues #8 and #18: bad data, NaN losses and bad configs (DDP: test_ddp.py; checkpoint
+safety: test_safe_load.py; kills and resume: test_checkpoint_atomic.py; config and option
+checks: test_config_checks.py)."""
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -95,18 +91,84 @@ def test_label_policies_and_fail_fast():
     init_default_scope('mmocr')
     f = FilterTextLabel(DICT, max_len=5)
     assert f(dict(gt_texts=[''])) is None
-    assert f(dict(gt_texts=[])) is None
+    assert f(dict(gt_texts=[])) is None  # no instance
     assert f(dict(gt_texts=['abcdefgh'])) is None  # too long: skipped
     assert f(dict(gt_texts=['héllo']))['gt_texts'] == ['héllo']  # kept, é -> <UKN>
     assert f(dict(gt_texts=['ok']))['gt_texts'] == ['ok']
-    assert LoadTextImage.skipped() == {'label_empty': 2, 'label_too_long': 1,
-                                       'label_unknown_chars': 1}
+    assert LoadTextImage.skipped() == {'label_empty': 1, 'label_no_instance': 1,
+                                       'label_too_long': 1, 'label_unknown_chars': 1}
     cut = FilterTextLabel(DICT, max_len=5, long_label='truncate')
     assert cut(dict(gt_texts=['abcdefgh']))['gt_texts'] == ['abcde']
     strict_dict = FilterTextLabel(dict(DICT, with_unknown=False))
     assert strict_dict(dict(gt_texts=['héllo'])) is None  # no <UKN> to map to: skipped
     with pytest.raises(TextLabelError, match="x.png.*label_empty"):
         FilterTextLabel(DICT, fail_fast=True)(dict(gt_texts=[''], img_path='x.png'))
+
+
+def _entry(**fields):
+    return dict(img_path='crop.png', **fields)
+
+
+def test_malformed_annotation_entries_are_skipped_by_reason():
+    """Entries that crash MMOCR's LoadOCRAnnotations, checked before it runs."""
+    init_default_scope('mmocr')
+    f = FilterTextLabel(DICT, max_len=5)
+    bad = [_entry(instances=[dict()]), _entry(instances=[dict(text=12345)]), _entry(),
+           _entry(instances=[]), _entry(instances=[dict(text='a'), dict(text='b')]),
+           _entry(instances=[dict(text='  \t')]), _entry(instances='abc')]
+    assert all(f(dict(e)) is None for e in bad)
+    assert LoadTextImage.skipped() == {'label_not_text': 2, 'label_no_instance': 3,
+                                       'label_many_instances': 1, 'label_empty': 1}
+    ok = f(_entry(instances=[dict(text='fine')]))
+    assert ok['instances'] == [dict(text='fine')]
+    cut = FilterTextLabel(DICT, max_len=3, long_label='truncate')
+    assert cut(_entry(instances=[dict(text='abcdef')]))['instances'][0]['text'] == 'abc'
+    with pytest.raises(TextLabelError, match=r"crop\.png.*label_not_text.*int 12345"):
+        FilterTextLabel(DICT, fail_fast=True)(_entry(instances=[dict(text=12345)]))
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width x height`` black pixels (a few KB; PIL takes seconds)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack('>I', len(data)) + kind + data + \
+            struct.pack('>I', zlib.crc32(kind + data))
+
+    row, z = b'\0' * (1 + (width + 7) // 8), zlib.compressobj(9)
+    idat = b''.join(z.compress(row) for _ in range(height)) + z.flush()
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 1, 0, 0,
+                                                              0, 0))
+            + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+
+
+def test_decompression_bomb_is_skipped_without_decoding(tmp_path):
+    bomb = tmp_path / 'bomb.png'
+    bomb.write_bytes(_png_bomb(20000, 20000))  # 400 M pixels (1.2 GB decoded) in 60 KB
+    assert bomb.stat().st_size < 100_000
+    assert LoadTextImage()(dict(img_path=str(bomb))) is None
+    small = tmp_path / 'small.jpg'
+    small.write_bytes(cv2.imencode('.jpg', np.zeros((40, 100, 3), np.uint8))[1].tobytes())
+    assert LoadTextImage(max_pixels=3999)(dict(img_path=str(small))) is None
+    assert LoadTextImage(max_pixels=3999)(dict(img_path=str(small))) is None
+    assert LoadTextImage(max_pixels=None)(dict(img_path=str(small)))['img'].shape == (40, 100, 3)
+    assert LoadTextImage.skipped() == {'too_large': 3}
+    from mnsp_mm.datasets.transforms import TextImageLoadError
+    with pytest.raises(TextImageLoadError, match=r'too_large: .*400000000 pixels'):
+        LoadTextImage(fail_fast=True)(dict(img_path=str(bomb)))
+
+
+def test_gif_files_in_a_folder_are_listed_and_load(tmp_path):
+    from mnsp_mm.datasets import UnlabeledTextDataset
+    Image.fromarray(np.full((32, 100, 3), 200, np.uint8)).save(tmp_path / 'a.gif')
+    (tmp_path / 'b.png').write_bytes(_png(np.zeros((32, 100, 3), np.uint8)))
+    ds = UnlabeledTextDataset(sources=[dict(type='folder', path=str(tmp_path))],
+                              pipeline=[dict(type='LoadTextImage')])
+    assert sorted(Path(ds.get_data_info(i)['img_path']).name for i in range(len(ds))) == \
+        ['a.gif', 'b.png']
+    gif = next(i for i in range(len(ds)) if ds.get_data_info(i)['img_path'].endswith('gif'))
+    assert ds[gif]['img'].shape == (32, 100, 3)
 
 
 def test_counts_ride_in_the_batch_and_the_hook_removes_them():
@@ -149,12 +211,17 @@ def test_pretraining_survives_bad_files_counts_from_workers_are_logged(tmp_path)
 
 
 def test_finetuning_survives_missing_images_and_bad_labels(tmp_path):
-    synth.render_dataset(tmp_path, 8, 0, name='train')
+    synth.render_dataset(tmp_path, 12, 0, name='train')
     ann = json.loads((tmp_path / 'textrecog_train.json').read_text())
     items = ann['data_list']
     items[0]['img_path'] = 'no/such/file.png'
     items[1]['instances'][0]['text'] = ''
     items[2]['instances'][0]['text'] = 'x' * 80
+    del items[3]['instances'][0]['text']  # the malformed entries of issue #18
+    items[4]['instances'][0]['text'] = 12345
+    del items[5]['instances']
+    items[6]['instances'].append(dict(text='two'))
+    items[7]['instances'][0]['text'] = '   '
     (tmp_path / 'textrecog_train.json').write_text(json.dumps(ann))
     cfg = load_config(TINY_FT, work_dir=str(tmp_path / 'work'), cfg_options={
         'train_dataloader.dataset.data_root': str(tmp_path),
@@ -168,52 +235,11 @@ def test_finetuning_survives_missing_images_and_bad_labels(tmp_path):
     assert next(t for t in pipeline if isinstance(t, FilterTextLabel)).max_len == 24
     totals = next(h for h in runner.hooks if isinstance(h, DataHealthHook)).report(runner)
     assert {'missing', 'label_empty', 'label_too_long'} <= set(totals)
+    assert {'label_not_text', 'label_no_instance', 'label_many_instances'} & set(totals)
 
 
 # ------------------------------------------------------- 2. crash and resume
-def _losses(work_dir: Path) -> dict:
-    """``{run dir: {iter: loss}}`` from the runner's scalars.json files."""
-    runs = {}
-    for f in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        rows = [json.loads(line) for line in f.read_text().splitlines()]
-        runs[f.parts[-3]] = {r['step']: r['loss'] for r in rows if 'loss' in r}
-    return runs
-
-
-def test_sigkill_then_resume_repeats_the_uninterrupted_losses(tmp_path, pool):
-    cfg = tmp_path / 'tiny.py'
-    cfg.write_text(
-        f"_base_ = ['{ROOT / TINY_MAE}']\n"
-        f"train_dataloader = dict(batch_size=4, dataset=dict(sources=['{pool}/lmdb/u']))\n"
-        "default_hooks = dict(logger=dict(interval=1), "
-        "checkpoint=dict(interval=3, max_keep_ckpts=2))\n"
-        "log_processor = dict(window_size=1)\n"
-        "train_cfg = dict(max_iters=10)\n")
-    train = [sys.executable, 'tools/train.py', str(cfg)]
-    ref, crash = tmp_path / 'ref', tmp_path / 'crash'
-    reference = subprocess.Popen(train + ['--work-dir', str(ref)], cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    # the victim runs "forever"; it is killed once its first checkpoint is on disk
-    victim = subprocess.Popen(train + ['--work-dir', str(crash), '--cfg-options',
-                                       'train_cfg.max_iters=100000'], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (crash / 'last_checkpoint').is_file():
-        assert victim.poll() is None and time.time() < deadline, 'victim never checkpointed'
-        time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert reference.wait() == 0, reference.stderr.read().decode()[-3000:]
-    res = subprocess.run(train + ['--work-dir', str(crash), '--resume'], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    want = next(iter(_losses(ref).values()))
-    resumed = [run for run in _losses(crash).values() if min(run) > 1]
-    assert len(resumed) == 1 and len(want) == 10
-    got = resumed[0]
-    assert min(got) in (4, 7) and max(got) == 10  # resumed from iter_3 (or iter_6)
-    for it, loss in got.items():
-        assert loss == pytest.approx(want[it], rel=1e-5, abs=1e-6), (it, got, want)
+# Killing runs (during checkpoint saves too) and resuming: tests/test_checkpoint_atomic.py.
 
 
 # ------------------------------------------------------ 4. numerical faults
@@ -297,7 +323,7 @@ def test_every_run_gets_the_reliability_hooks():
     cfg = load_config(TINY_MAE, cfg_options={'custom_hooks': [dict(type='EMAHook')]})
     runner_mod.add_default_hooks(cfg)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook']
+        'EMAHook', 'NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook', 'FairShareHook']
 
 
 # ------------------------------------------------------------ 6. bad configs
@@ -370,3 +396,37 @@ def test_patch_size_and_scales_fail_at_build_naming_the_values():
     with pytest.raises(ValueError, match=r'image size 30x128 is not divisible by the patch '
                                          r'size 4x4'):
         TextViT(arch='small', img_size=(30, 128))
+
+
+# ------------------------------------------------------ 8. a busy machine
+def test_torch_threads_follow_the_cores_left_free(monkeypatch):
+    from mnsp_mm.engine import FairShareHook
+    from mnsp_mm.engine import fair_share
+    # (machine busy CPU s, own CPU s, wall s, cores): others use 1 of 2 cores, then none
+    samples = iter([(0., 0., 0., 2), (3., 1., 2., 2), (5., 2., 3., 2), (9., 7., 5., 2)])
+    monkeypatch.setattr(fair_share, 'sample', lambda: next(samples))
+    assert fair_share.free_cores((0., 0., 0., 2), (3., 1., 2., 2)) == pytest.approx(1.0)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        hook = FairShareHook(interval=2)
+        hook.before_run(None)
+        hook.after_train_iter(None, 0)
+        assert torch.get_num_threads() == 1  # the other process holds a core
+        hook.after_test_iter(None, 1)  # 1 s later: too soon to measure again
+        assert torch.get_num_threads() == 1
+        hook.after_val_iter(None, 2)
+        assert torch.get_num_threads() == 2  # the machine is ours again
+        torch.set_num_threads(1)
+        hook.after_run(None)
+        assert torch.get_num_threads() == 2  # what the run found
+        samples = iter([(0., 0., 0., 2), (3., 1., 2., 2)])  # a core taken again
+        fixed = FairShareHook(interval=2, adapt=False)
+        fixed.before_run(None)
+        fixed.after_train_iter(None, 3)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.undo()
+    real = fair_share.sample()  # from /proc/stat (None where there is none)
+    assert real is None or (len(real) == 4 and real[3] >= 1)

@@ -181,3 +181,160 @@ def test_backbone_teacher_and_converter_refuse_code(exploit):
         load_official_encoder(exploit)
     with pytest.raises(RuntimeError, match='refusing to load'):
         convert_official_checkpoint(exploit)
+
+
+# ------------------------- issue #18 item 1: every CheckpointLoader scheme is weights-only
+@pytest.fixture(params=['default', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1'])
+def evil_ckpt(request, tmp_path, monkeypatch):
+    """A crafted checkpoint, with and without torch's safe default switched off.
+
+    Nothing here touches the network or the user's caches: the torch hub and mmengine
+    cache dirs point into ``tmp_path`` and "downloading" copies the crafted file.
+    """
+    import shutil
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'x': torch.zeros(1)}, 'meta': _Exploit(marker)}, path)
+    if request.param != 'default':
+        monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    downloads = []
+
+    def fake_download(url, dst, *args, **kwargs):
+        downloads.append(url)
+        shutil.copy(path, dst)
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', fake_download)
+    yield path, downloads
+    assert not marker.exists(), 'code from the checkpoint was executed'
+
+
+def _refused(filename):
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        _load_checkpoint(filename, map_location='cpu')
+
+
+def test_local_and_http_schemes_refuse_code(evil_ckpt):
+    path, downloads = evil_ckpt
+    _refused(str(path))
+    _refused('https://example.invalid/ckpt/evil_https.pth')
+    _refused('http://example.invalid/ckpt/evil_http.pth')
+    assert len(downloads) == 2
+
+
+def test_torchvision_scheme_refuses_code_downloaded_or_cached(evil_ckpt):
+    import shutil
+    from mmengine.runner.checkpoint import get_torchvision_models, load_checkpoint
+    path, downloads = evil_ckpt
+    _refused('torchvision://resnet18')  # downloaded into the hub cache ...
+    assert len(downloads) == 1
+    _refused('torchvision://resnet18')  # ... and read from it the second time
+    assert len(downloads) == 1
+    cached = torch.hub.get_dir() + '/checkpoints/'
+    url = get_torchvision_models()['resnet34']
+    shutil.copy(path, cached + url.rsplit('/', 1)[1])  # a file someone put in the cache
+    _refused('modelzoo://resnet34')
+    assert len(downloads) == 1
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        load_checkpoint(torch.nn.Linear(1, 1), 'torchvision://resnet18')
+    from mmengine.model.weight_init import PretrainedInit
+    with pytest.raises(RuntimeError, match='refusing to load'):  # init_cfg=Pretrained
+        PretrainedInit(checkpoint='torchvision://resnet18')(torch.nn.Linear(1, 1))
+
+
+def test_openmmlab_schemes_refuse_code_by_url_and_local_path(evil_ckpt):
+    import json
+    import shutil
+    path, downloads = evil_ckpt
+    home = os.environ['MMENGINE_HOME']
+    os.makedirs(home, exist_ok=True)
+    shutil.copy(path, os.path.join(home, 'evil_local.pth'))
+    with open(os.path.join(home, 'open_mmlab.json'), 'w') as f:
+        json.dump({'evil_url': 'https://example.invalid/evil_url.pth',
+                   'evil_local': 'evil_local.pth'}, f)
+    for prefix in ('open-mmlab://', 'openmmlab://'):
+        _refused(prefix + 'evil_url')
+        _refused(prefix + 'evil_local')
+    assert downloads == ['https://example.invalid/evil_url.pth']  # then cached
+
+
+def test_mmcls_scheme_refuses_code(evil_ckpt):
+    from mmengine.runner.checkpoint import get_mmcls_models
+    _, downloads = evil_ckpt
+    _refused('mmcls://' + sorted(get_mmcls_models())[0])
+    assert len(downloads) == 1
+
+
+def test_pavi_scheme_refuses_code(evil_ckpt, monkeypatch):
+    import shutil
+    import sys
+    import types
+    path, _ = evil_ckpt
+
+    class Model:
+        name = 'evil.pth'
+
+        def download(self, dst):
+            shutil.copy(path, dst)
+
+    pavi = types.ModuleType('pavi')
+    pavi.modelcloud = types.SimpleNamespace(get=lambda name: Model())
+    monkeypatch.setitem(sys.modules, 'pavi', pavi)
+    _refused('pavi://models/evil.pth')
+
+
+def test_s3_and_petrel_schemes_refuse_code(evil_ckpt, monkeypatch):
+    import sys
+    import types
+    path, _ = evil_ckpt
+    reads = []
+
+    class Client:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def Get(self, filepath):  # noqa: N802  (petrel_client's name)
+            reads.append(filepath)
+            return path.read_bytes()
+
+    petrel = types.ModuleType('petrel_client')
+    petrel.client = types.SimpleNamespace(Client=Client)
+    monkeypatch.setitem(sys.modules, 'petrel_client', petrel)
+    monkeypatch.setitem(sys.modules, 'petrel_client.client', petrel.client)
+    for name in ('s3://bucket/evil.pth', 'cluster1:s3://bucket/evil.pth',
+                 'petrel://bucket/evil.pth'):
+        _refused(name)
+    assert len(reads) == 3
+
+
+def test_every_registered_scheme_is_weights_only():
+    import mmdet  # noqa: F401  (the libraries our configs import may register schemes)
+    import mmocr  # noqa: F401
+    import mmpretrain  # noqa: F401
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mnsp_mm.utils.safe_load import SCHEME_LOADERS, unsafe_schemes
+    assert unsafe_schemes() == []
+    assert set(SCHEME_LOADERS) <= set(CheckpointLoader._schemes)
+
+
+def test_empty_history_buffer_loads(tmp_path):
+    """An empty numpy array (an unused HistoryBuffer) pickles ``bytes()``: allowed."""
+    path = tmp_path / 'empty.pth'
+    torch.save({'meta': {'message_hub': {'log_scalars': {'val/acc': HistoryBuffer()}}},
+                'arr': np.zeros((0, 3), np.float32)}, path)
+    loaded = load_checkpoint_file(path)
+    assert len(loaded['meta']['message_hub']['log_scalars']['val/acc'].data[0]) == 0
+    assert loaded['arr'].shape == (0, 3)
+
+
+def test_bytes_with_an_argument_is_refused(tmp_path):
+    class _Alloc:
+        def __reduce__(self):
+            return (bytes, (1 << 40, ))
+
+    path = tmp_path / 'alloc.pth'
+    torch.save({'x': _Alloc()}, path)
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        load_checkpoint_file(path)

@@ -5,7 +5,9 @@
     bash tools/dist_test.sh CONFIG CKPT 8
 
 The metrics are also written as JSON (``--out``, default ``<work_dir>/test_metrics.json``),
-which ``tools/analysis/results_table.py`` reads.
+which ``tools/analysis/results_table.py`` reads. A checkpoint whose weights do not fit the
+config (missing, unexpected or differently shaped keys) is refused before anything is
+evaluated, unless ``--allow-mismatch`` is given.
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ import os
 import os.path as osp
 
 from mnsp_mm.apis import add_runner_args, build_runner, load_config, parse_runner_args
+from mnsp_mm.utils.strict_load import check_checkpoint_fits
 
 
 def parse_args():
@@ -28,6 +31,8 @@ def parse_args():
                    help='save each image drawn with ground truth and prediction under '
                    '<show-dir>/vis_data/vis_image/ (a relative <show-dir> is in the work dir)')
     p.add_argument('--wait-time', type=float, default=2, help='seconds each --show image stays')
+    p.add_argument('--allow-mismatch', action='store_true',
+                   help='evaluate even if checkpoint keys or shapes do not fit the config')
     add_runner_args(p)
     args = parse_runner_args(p)
     if args.show and args.show_dir:
@@ -69,6 +74,7 @@ def main():
     cfg.load_from = args.checkpoint
     add_test_outputs(cfg, args)
     runner = build_runner(cfg)
+    check_checkpoint_fits(runner.model, args.checkpoint, args.allow_mismatch)
     metrics = runner.test()
     if runner.rank == 0:
         out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')

@@ -149,7 +149,8 @@ def fill_label_filter(cfg: Config) -> None:
 
 #: Hooks every run gets (also listed in both default runtimes); a config that sets its own
 #: ``custom_hooks`` keeps them, :func:`add_default_hooks` appends the missing ones.
-DEFAULT_CUSTOM_HOOKS = ('NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook')
+DEFAULT_CUSTOM_HOOKS = ('NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook',
+                        'FairShareHook')
 
 
 def add_default_hooks(cfg: Config) -> None:
@@ -162,8 +163,10 @@ def add_default_hooks(cfg: Config) -> None:
 def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
-    Adds the missing default hooks, fills the label filter's length limit and dictionary
-    from the decoder, and makes the train loader report skipped samples (see
+    Checks the loop lengths, batch sizes and the dictionary file (naming the key), adds the
+    missing default hooks, swaps in atomic checkpoint saving, fills the label
+    filter's length limit and dictionary from the decoder, and makes the train loader report
+    skipped samples (see
     :mod:`mnsp_mm.engine.data_health`).
 
     Args:
@@ -172,8 +175,12 @@ def prepare_config(cfg: Config) -> Config:
     Returns:
         ``cfg``.
     """
-    from ..engine import wrap_collate
+    from ..engine import use_atomic_checkpoints, wrap_collate
+    from .config_checks import check_dictionary_file, check_numbers
+    check_numbers(cfg, [n for n in ('train', 'val', 'test') if cfg.get(f'{n}_dataloader')])
+    check_dictionary_file(cfg)
     add_default_hooks(cfg)
+    use_atomic_checkpoints(cfg)
     fill_label_filter(cfg)
     if isinstance(cfg.get('train_dataloader'), dict):
         wrap_collate(cfg.train_dataloader)
@@ -183,15 +190,19 @@ def prepare_config(cfg: Config) -> Config:
 def check_data(cfg: Config, loaders: Sequence[str]) -> None:
     """Fail fast, before any dataset or worker is built, on data the run cannot read.
 
-    Checks that every data path of ``loaders`` exists and, when ``train`` is one of them,
-    that the dictionary covers the training labels. Model-level checks (patch size, scales,
+    Checks the annotation files of ``loaders`` (they parse; evaluation entries can be scored,
+    :func:`~mnsp_mm.apis.config_checks.check_annotation_files`), that every data path of
+    ``loaders`` exists and, when ``train`` is one of them, that the dictionary covers the
+    training labels. Model-level checks (patch size, scales,
     widths, teacher checkpoint) run when the runner builds the model.
 
     Args:
         cfg: the config.
         loaders: the dataloaders this run uses (``train``, ``val``, ``test``).
     """
+    from .config_checks import check_annotation_files
     check_data_paths(cfg, loaders)
+    check_annotation_files(cfg, loaders)
     if 'train' in loaders:
         check_dictionary_coverage(cfg)
 

@@ -9,8 +9,10 @@ import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
+
+from .config_checks import CfgOptionsAction, merge_cfg_options
 
 SCOPES = ('mmpretrain', 'mmocr')
 
@@ -18,7 +20,7 @@ SCOPES = ('mmpretrain', 'mmocr')
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """The options ``tools/train.py`` and ``tools/test.py`` share (MMOCR/mmpretrain names)."""
     parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys, e.g. train_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
@@ -68,7 +70,7 @@ def load_config(path: str,
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        merge_cfg_options(cfg, cfg_options)
     scope_of(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -86,7 +88,8 @@ def load_config(path: str,
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if resume is not None:
         cfg.resume = True
-        cfg.load_from = None if resume == 'auto' else resume
+        from ..engine import find_resumable_checkpoint  # newest that loads, skips explained
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir) if resume == 'auto' else resume
     if auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise ValueError(f'{path}: --auto-scale-lr needs auto_scale_lr.base_batch_size '

@@ -1,11 +1,17 @@
-"""Label checks for fine-tuning: empty, over-long and out-of-dictionary labels.
+"""Label checks for fine-tuning: malformed entries, empty, over-long and
+out-of-dictionary labels.
 
-:class:`FilterTextLabel` runs after MMOCR's ``LoadOCRAnnotations`` in the fine-tuning
-pipeline. What it does with each kind of bad label (all counted, see
-:mod:`mnsp_mm.engine.data_health`, and warned about):
+:class:`FilterTextLabel` runs before MMOCR's ``LoadOCRAnnotations`` in the fine-tuning
+pipeline, on the annotation entry itself (``instances``), so an entry that would crash
+``LoadOCRAnnotations`` is skipped instead; placed after it, it checks ``gt_texts``. What it
+does with each kind of bad label (all counted, see :mod:`mnsp_mm.engine.data_health`, and
+warned about):
 
 ==========================  ==========================================================
-empty label                 skipped (reason ``label_empty``)
+no ``instances``, or none   skipped (reason ``label_no_instance``)
+two or more instances       skipped (``label_many_instances``: a recognition crop has one)
+no ``text`` or not a str    skipped (``label_not_text``, e.g. ``"text": 12345``)
+empty or whitespace only    skipped (reason ``label_empty``)
 longer than ``max_len``     skipped (``long_label='skip'``, default) or cut to
                             ``max_len`` characters (``'truncate'``); reason
                             ``label_too_long``
@@ -21,7 +27,7 @@ another one in training (and raises in ``test_mode``). ``fail_fast=True`` raises
 """
 import logging
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
@@ -31,9 +37,38 @@ from .transforms import count_skip
 
 LONG_LABEL_POLICIES = ('skip', 'truncate')
 
+#: Reasons :class:`FilterTextLabel` counts (after the image reasons in ``SKIP_REASONS``).
+LABEL_REASONS = ('label_no_instance', 'label_many_instances', 'label_not_text', 'label_empty',
+                 'label_too_long', 'label_unknown_chars')
+
 
 class TextLabelError(ValueError):
     """A bad label under ``FilterTextLabel(fail_fast=True)``; names the image and the reason."""
+
+
+def instance_problem(entry: dict) -> Optional[Tuple[str, str]]:
+    """What is wrong with one textrecog annotation entry, if anything.
+
+    Args:
+        entry: an MMOCR textrecog data info, ``{'img_path': ..., 'instances': [{'text': ...}]}``.
+
+    Returns:
+        ``None`` for a usable entry, else ``(reason, detail)`` with a reason from
+        :data:`LABEL_REASONS` (``label_no_instance``, ``label_many_instances``,
+        ``label_not_text`` or ``label_empty``).
+    """
+    instances = entry.get('instances') if isinstance(entry, dict) else None
+    if not isinstance(instances, list) or not instances:
+        return 'label_no_instance', f'"instances" is {instances!r}, expected [{{"text": ...}}]'
+    if len(instances) > 1:
+        return 'label_many_instances', f'{len(instances)} instances, a text crop has one'
+    text = instances[0].get('text') if isinstance(instances[0], dict) else None
+    if not isinstance(text, str):
+        what = 'no "text"' if text is None else f'"text" is {type(text).__name__} {text!r}'
+        return 'label_not_text', f'{what}, expected a string'
+    if not text.strip():
+        return 'label_empty', f'empty or whitespace-only text {text!r}'
+    return None
 
 
 def dictionary_chars(dictionary) -> set:
@@ -50,8 +85,10 @@ def dictionary_chars(dictionary) -> set:
 class FilterTextLabel(BaseTransform):
     """Skip or repair samples whose text label the recogniser cannot learn from.
 
-    Required keys: ``gt_texts`` (from ``LoadOCRAnnotations(with_text=True)``).
-    Modified keys: ``gt_texts`` (only with ``long_label='truncate'``).
+    Required keys: ``instances`` (the annotation entry: place it before
+    ``LoadOCRAnnotations``) or ``gt_texts`` (from ``LoadOCRAnnotations(with_text=True)``).
+    Modified keys: ``instances[0]['text']`` or ``gt_texts`` (only with
+    ``long_label='truncate'``).
 
     Args:
         dictionary: the recogniser's dictionary config (or a built ``Dictionary``), used to
@@ -89,22 +126,30 @@ class FilterTextLabel(BaseTransform):
         return None if skip else results
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Check the label(s) of one sample.
+        """Check the label of one sample.
 
         Returns:
-            ``results`` (possibly with truncated labels), or ``None`` to skip the sample.
+            ``results`` (possibly with a truncated label), or ``None`` to skip the sample.
         """
-        texts = results.get('gt_texts')
-        if not texts or any(not t for t in texts):
-            return self._problem(results, 'label_empty', 'empty text label', skip=True)
-        if self.max_len is not None and any(len(t) > self.max_len for t in texts):
-            longest = max(texts, key=len)
-            detail = f'{len(longest)} characters > max_len={self.max_len}: {longest[:60]!r}'
+        if 'gt_texts' in results:  # after LoadOCRAnnotations
+            entry = dict(instances=[dict(text=t) for t in results['gt_texts']])
+        else:
+            entry = results
+        problem = instance_problem(entry)
+        if problem is not None:
+            return self._problem(results, *problem, skip=True)
+        text = entry['instances'][0]['text']
+        if self.max_len is not None and len(text) > self.max_len:
+            detail = f'{len(text)} characters > max_len={self.max_len}: {text[:60]!r}'
             if self.long_label == 'skip':
                 return self._problem(results, 'label_too_long', detail, skip=True)
-            results['gt_texts'] = [t[:self.max_len] for t in texts]
+            text = text[:self.max_len]
+            if 'gt_texts' in results:
+                results['gt_texts'] = [text]
+            else:
+                results['instances'][0]['text'] = text
             self._problem(results, 'label_too_long', detail + ' (truncated)', skip=False)
-        unknown = sorted({c for t in results['gt_texts'] for c in t} - self.chars)
+        unknown = sorted(set(text) - self.chars)
         if unknown:
             detail = f'characters {"".join(unknown)!r} not in the dictionary'
             if self.with_unknown:

@@ -22,7 +22,12 @@ from mmengine.logging import print_log
 from ..registry import register_transform
 
 #: Reasons a sample can be skipped for (keys of :meth:`LoadTextImage.skipped`).
-SKIP_REASONS = ('missing', 'empty', 'truncated', 'undecodable', 'zero_size', 'too_small')
+SKIP_REASONS = ('missing', 'empty', 'truncated', 'undecodable', 'zero_size', 'too_small',
+                'too_large')
+
+#: Default cap on decoded pixels (``LoadTextImage(max_pixels=...)``): 2^25, e.g. 8192x4096,
+#: far above any text crop, far below a decompression bomb (a 389 KB PNG of 20000x20000).
+MAX_PIXELS = 1 << 25
 
 
 class TextImageLoadError(RuntimeError):
@@ -183,14 +188,37 @@ def _decode_pil(buf: bytes, ignore_orientation: bool) -> np.ndarray:
     except UnidentifiedImageError as e:
         # (PIL's message only repeats the BytesIO repr)
         raise _BadImage('undecodable', 'not a recognised image format') from e
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:
+        raise _BadImage('too_large', f'PIL: {e}') from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         reason = 'truncated' if 'truncated' in str(e).lower() else 'undecodable'
         raise _BadImage(reason, f'PIL: {e}') from e
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
 
 
+def _header_size(buf: bytes) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from the image header, without decoding (``None``: unknown format).
+
+    Raises:
+        _BadImage: ``'too_large'`` if PIL's own bomb guard refuses the header already.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(buf)) as im:  # lazy: reads the header only
+                return im.size
+    except Image.DecompressionBombError as e:
+        raise _BadImage('too_large', f'PIL: {e}') from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return None  # not for PIL: cv2 may still know it, or the decode reports the error
+
+
 def decode_text_image(buf: bytes, channel_order: str = 'rgb',
-                      ignore_orientation: bool = False) -> np.ndarray:
+                      ignore_orientation: bool = False,
+                      max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
     """Decode encoded image bytes to an ``(H, W, 3)`` uint8 array.
 
     Grayscale is expanded to 3 channels, alpha is dropped, 16-bit images are scaled to
@@ -201,18 +229,24 @@ def decode_text_image(buf: bytes, channel_order: str = 'rgb',
         buf (bytes): Encoded image (JPEG, PNG, BMP, WebP, TIFF, ...).
         channel_order (str): ``'rgb'`` or ``'bgr'``. Defaults to ``'rgb'``.
         ignore_orientation (bool): Do not apply EXIF orientation. Defaults to False.
+        max_pixels (int, optional): Refuse images whose header declares more pixels, before
+            decoding (``cv2.imdecode`` has no cap of its own below 2^30). ``None``: no cap.
 
     Returns:
         np.ndarray: Contiguous array of shape ``(H, W, 3)``, dtype ``uint8``.
 
     Raises:
-        _BadImage: With reason ``'empty'``, ``'truncated'``, ``'undecodable'`` or
-            ``'zero_size'``.
+        _BadImage: With reason ``'empty'``, ``'truncated'``, ``'undecodable'``,
+            ``'zero_size'`` or ``'too_large'``.
     """
     if channel_order not in ('rgb', 'bgr'):
         raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
     if len(buf) == 0:
         raise _BadImage('empty', 'zero-byte image')
+    size = _header_size(buf) if max_pixels is not None else None
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise _BadImage('too_large', f'header declares {size[0]}x{size[1]} = '
+                                     f'{size[0] * size[1]} pixels > max_pixels={max_pixels}')
     img = None
     if not _jpeg_missing_eoi(buf):
         # Same call mmcv.imfrombytes(backend='cv2', flag='color') makes, done directly
@@ -252,11 +286,12 @@ class LoadTextImage(BaseTransform):
     ``img_shape`` and ``ori_shape`` (both ``(H, W)``).
 
     On a broken sample (missing file or LMDB key, zero bytes, truncated or undecodable data,
-    a zero dimension, or a side shorter than ``min_size``) it logs a warning naming the
-    sample with the running skip total of this process, increments the counter returned by
-    :meth:`skipped`, and returns ``None``; ``mmengine.dataset.BaseDataset.__getitem__`` then
-    fetches another random index in training mode (and raises in ``test_mode``). With
-    ``fail_fast=True`` it raises :class:`TextImageLoadError` naming the sample instead.
+    a zero dimension, a side shorter than ``min_size``, more pixels than ``max_pixels``) it
+    logs a warning naming the sample with the running skip total of this process, increments
+    the counter returned by :meth:`skipped`, and returns ``None``;
+    ``mmengine.dataset.BaseDataset.__getitem__`` then fetches another random index in training
+    mode (and raises in ``test_mode``). With ``fail_fast=True`` it raises
+    :class:`TextImageLoadError` naming the sample instead.
 
     Args:
         channel_order (str): ``'rgb'`` (default: pretraining works in RGB) or ``'bgr'``
@@ -268,6 +303,9 @@ class LoadTextImage(BaseTransform):
         min_size (int): Skip images whose shorter side is below this (reason
             ``'too_small'``). Defaults to 0 (only zero-sized images are skipped).
         ignore_orientation (bool): Ignore EXIF orientation. Defaults to False.
+        max_pixels (int, optional): Skip images whose header declares more pixels (reason
+            ``'too_large'``), without decoding them. Defaults to :data:`MAX_PIXELS` (2^25);
+            ``None`` removes the cap.
         to_float32 (bool): Convert ``img`` to float32. Defaults to False.
         backend_args (dict, optional): mmengine file backend args for ``img_path`` (e.g.
             remote storage). Defaults to None (local disk).
@@ -279,6 +317,7 @@ class LoadTextImage(BaseTransform):
                  ignore_empty: Optional[bool] = None,
                  min_size: int = 0,
                  ignore_orientation: bool = False,
+                 max_pixels: Optional[int] = MAX_PIXELS,
                  to_float32: bool = False,
                  backend_args: Optional[dict] = None):
         if channel_order not in ('rgb', 'bgr'):
@@ -291,6 +330,7 @@ class LoadTextImage(BaseTransform):
         self.fail_fast = bool(fail_fast)
         self.min_size = int(min_size)
         self.ignore_orientation = ignore_orientation
+        self.max_pixels = None if max_pixels is None else int(max_pixels)
         self.to_float32 = to_float32
         self.backend_args = None if backend_args is None else dict(backend_args)
 
@@ -357,7 +397,8 @@ class LoadTextImage(BaseTransform):
             f'{results.get("lmdb_path")}:{results.get("lmdb_key")}'
         try:
             where, buf = self._read_bytes(results)
-            img = decode_text_image(buf, self.channel_order, self.ignore_orientation)
+            img = decode_text_image(buf, self.channel_order, self.ignore_orientation,
+                                    self.max_pixels)
             if min(img.shape[:2]) < self.min_size:
                 raise _BadImage('too_small',
                                 f'shape {img.shape[:2]} below min_size={self.min_size}')
@@ -380,4 +421,5 @@ class LoadTextImage(BaseTransform):
         return (f'{self.__class__.__name__}(channel_order={self.channel_order!r}, '
                 f'fail_fast={self.fail_fast}, min_size={self.min_size}, '
                 f'ignore_orientation={self.ignore_orientation}, '
-                f'to_float32={self.to_float32}, backend_args={self.backend_args})')
+                f'max_pixels={self.max_pixels}, to_float32={self.to_float32}, '
+                f'backend_args={self.backend_args})')

@@ -29,7 +29,7 @@ from mmengine.logging import print_log
 from ..registry import register_dataset
 
 #: File extensions (lower case) recognised as images in ``'folder'`` sources.
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif')
 
 #: Source kinds understood by :class:`UnlabeledTextDataset`.
 SOURCE_KINDS = ('lmdb', 'folder', 'list', 'json')

@@ -2,17 +2,24 @@
 
 * :class:`DataHealthHook` -- counts of skipped/altered samples, summed over workers and ranks;
 * :class:`NonFiniteLossHook` -- a NaN/Inf loss stops the run before the optimizer step;
-* :class:`RNGStateHook` -- RNG states in checkpoints, so ``--resume`` repeats the original run.
+* :class:`RNGStateHook` -- RNG states in checkpoints, so ``--resume`` repeats the original run;
+* :class:`AtomicCheckpointHook` -- checkpoints a kill cannot truncate (``build_runner`` puts it
+  in place of ``CheckpointHook``); :func:`find_resumable_checkpoint` for ``--resume``;
+* :class:`FairShareHook` -- torch threads follow the cores other processes leave free.
 
 Both default runtimes (``configs/*/_base_/default_runtime.py``) list them in ``custom_hooks``.
 """
+from .checkpoint import (AtomicCheckpointHook, find_resumable_checkpoint,
+                         use_atomic_checkpoints, why_unloadable)
 from .data_health import (ALL_REASONS, COLLATE_NAME, SKIP_KEY, DataHealthHook,
                           counting_collate, wrap_collate)
+from .fair_share import FairShareHook
 from .loss_guard import NonFiniteLossError, NonFiniteLossHook, non_finite_terms
 from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 
 __all__ = [
     'DataHealthHook', 'counting_collate', 'wrap_collate', 'SKIP_KEY', 'ALL_REASONS',
     'COLLATE_NAME', 'NonFiniteLossHook', 'NonFiniteLossError', 'non_finite_terms',
-    'RNGStateHook', 'get_rng_state', 'set_rng_state'
+    'RNGStateHook', 'get_rng_state', 'set_rng_state', 'AtomicCheckpointHook',
+    'find_resumable_checkpoint', 'use_atomic_checkpoints', 'why_unloadable', 'FairShareHook'
 ]

@@ -22,6 +22,7 @@ from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
 from mmengine.registry import FUNCTIONS
 
+from ..datasets.labels import LABEL_REASONS
 from ..datasets.transforms import SKIP_REASONS, drain_skip_counts
 from ..registry import register_function, register_hook
 
@@ -29,7 +30,7 @@ from ..registry import register_function, register_hook
 SKIP_KEY = '_mnsp_data_issues'
 
 #: Every reason a robust transform counts, in a fixed order (summed over ranks as a tensor).
-ALL_REASONS = SKIP_REASONS + ('label_empty', 'label_too_long', 'label_unknown_chars')
+ALL_REASONS = SKIP_REASONS + LABEL_REASONS
 
 #: ``collate_fn`` type that :func:`counting_collate` is registered as.
 COLLATE_NAME = 'mnsp_counting_collate'

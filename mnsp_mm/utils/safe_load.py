@@ -10,11 +10,16 @@ global outside a small allow-list, which breaks two formats we must read:
 Instead of turning safety off, :func:`allow_checkpoint_globals` adds exactly those classes to
 torch's allow-list, so a checkpoint that pickles any other callable (``os.system``, ...) is
 still refused. ``import mnsp_mm`` calls it once; :func:`load_checkpoint_file` is the single
-entry point our own code uses to read a checkpoint file.
+entry point our own code uses to read a checkpoint file, and every scheme of mmengine's
+``CheckpointLoader`` (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://``,
+``mmcls://``, ``pavi://``, ``s3://``, ...) gets a loader that ends in the same weights-only
+load (:data:`SCHEME_LOADERS`).
 """
 import argparse
-import os
 import collections
+import contextlib
+import io
+import os
 import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Union
@@ -50,11 +55,24 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
                                  f'HistoryBuffer statistics methods are allowed')
 
 
+def _empty_bytes(*args) -> bytes:
+    """The only ``bytes(...)`` call a checkpoint may make: ``bytes()``.
+
+    Pickle protocol 2 (``torch.save``'s default) writes an empty ``bytes`` object as the
+    call ``bytes()``; an empty numpy array, e.g. the history of a ``HistoryBuffer`` that
+    holds no value yet, contains one. Any argument (``bytes(10**12)``) is refused.
+    """
+    if args:
+        raise pickle.UnpicklingError(f'checkpoint asks for bytes{args!r}; only bytes() is '
+                                     f'allowed')
+    return b''
+
+
 def checkpoint_safe_globals() -> List[Any]:
     """The exact list of non-tensor globals our supported checkpoint formats contain."""
     from mmengine.logging import HistoryBuffer
     return [HistoryBuffer, argparse.Namespace, collections.OrderedDict, *_numpy_globals(),
-            (_history_buffer_getattr, 'builtins.getattr')]
+            (_history_buffer_getattr, 'builtins.getattr'), (_empty_bytes, 'builtins.bytes')]
 
 
 _ALLOWED = False
@@ -62,7 +80,7 @@ _ALLOWED = False
 
 def allow_checkpoint_globals() -> None:
     """Register :func:`checkpoint_safe_globals` with torch's ``weights_only`` unpickler and
-    route mmengine's checkpoint loading through :func:`load_checkpoint_file` (idempotent)."""
+    make every mmengine checkpoint scheme load weights only (idempotent)."""
     global _ALLOWED
     if _ALLOWED:
         return
@@ -79,33 +97,155 @@ def _load_local(filename: str, map_location=None) -> Dict[str, Any]:
 
 
 def _load_http(filename: str, map_location=None, model_dir=None, progress: bool = True):
-    """mmengine's ``http(s)://`` scheme: download to the torch hub cache, load weights only."""
-    return torch.hub.load_state_dict_from_url(filename, model_dir=model_dir,
-                                              map_location=map_location or 'cpu',
-                                              progress=progress, weights_only=True)
+    """mmengine's ``http(s)://`` scheme: download to the torch hub cache, load weights only.
+
+    As mmengine's loader, under DDP rank 0 downloads first and the others read its file.
+    """
+    from mmengine.dist import get_dist_info
+
+    def load():
+        allow_checkpoint_globals()
+        with _named_refusal(filename):
+            return torch.hub.load_state_dict_from_url(filename, model_dir=model_dir,
+                                                      map_location=map_location or 'cpu',
+                                                      progress=progress, weights_only=True)
+
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        checkpoint = load()
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            checkpoint = load()
+    return checkpoint
+
+
+def _load_torchvision(filename: str, map_location=None):
+    """``torchvision://NAME`` (and the deprecated ``modelzoo://NAME``): a torchvision URL."""
+    from mmengine.runner.checkpoint import get_torchvision_models
+    name = filename.split('://', 1)[1]
+    urls = get_torchvision_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: {name!r} is not a torchvision model name')
+    return _load_http(urls[name], map_location)
+
+
+def _load_openmmlab(filename: str, map_location=None):
+    """``open-mmlab://NAME`` / ``openmmlab://NAME``: a URL or a file below ``MMENGINE_HOME``."""
+    from mmengine.runner.checkpoint import (_get_mmengine_home, get_deprecated_model_names,
+                                            get_external_models)
+    name = filename.split('://', 1)[1]
+    name = get_deprecated_model_names().get(name, name)
+    urls = get_external_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: {name!r} is not in the open-mmlab model list '
+                       f'(mmengine/hub/openmmlab.json or $MMENGINE_HOME/open_mmlab.json)')
+    url = urls[name]
+    if url.startswith(('http://', 'https://')):
+        return _load_http(url, map_location)
+    return load_checkpoint_file(os.path.join(_get_mmengine_home(), url), map_location or 'cpu')
+
+
+def _load_mmcls(filename: str, map_location=None):
+    """``mmcls://NAME``: an mmcls URL; the backbone weights only, as mmengine's loader."""
+    from mmengine.runner.checkpoint import _process_mmcls_checkpoint, get_mmcls_models
+    name = filename[len('mmcls://'):]
+    urls = get_mmcls_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: {name!r} is not in mmengine/hub/mmcls.json')
+    return _process_mmcls_checkpoint(_load_http(urls[name], map_location))
+
+
+def _load_pavi(filename: str, map_location=None):
+    """``pavi://PATH``: download from the pavi model cloud to a temporary file, load it."""
+    import tempfile
+    try:
+        from pavi import modelcloud
+    except ImportError:
+        raise ImportError(f'{filename}: loading from pavi:// needs the pavi package') from None
+    model = modelcloud.get(filename[len('pavi://'):])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, model.name)
+        model.download(path)
+        return load_checkpoint_file(path, map_location or 'cpu')
+
+
+def _load_ceph(filename: str, map_location=None, backend: str = 'petrel'):
+    """``s3://`` / ``petrel://`` (optionally ``CLUSTER:`` prefixed): read via mmengine's
+    petrel file backend, load the bytes weights only."""
+    from mmengine.fileio import get_file_backend
+    data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
+    return _weights_only_load(io.BytesIO(data), filename, map_location or 'cpu')
+
+
+#: mmengine ``CheckpointLoader`` prefixes (the exact keys mmengine registers) -> our loader.
+SCHEME_LOADERS = {
+    '': _load_local,
+    'http://': _load_http,
+    'https://': _load_http,
+    'modelzoo://': _load_torchvision,
+    'torchvision://': _load_torchvision,
+    'open-mmlab://': _load_openmmlab,
+    'openmmlab://': _load_openmmlab,
+    'mmcls://': _load_mmcls,
+    'pavi://': _load_pavi,
+    r'(\S+\:)?s3://': _load_ceph,
+    r'(\S+\:)?petrel://': _load_ceph,
+}
 
 
 def _install_mmengine_loaders() -> None:
-    """Make ``resume``, ``load_from`` and ``init_cfg=dict(type='Pretrained')`` weights-only.
+    """Make every mmengine checkpoint scheme weights-only.
 
-    They all read files through mmengine's ``CheckpointLoader``, whose local and http loaders
-    call ``torch.load`` without ``weights_only``: safe only while torch's default is True,
-    which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (or an older torch) turns off. Replacing the
-    two loaders makes every checkpoint we read go through the allow-list regardless.
+    ``resume``, ``load_from`` and ``init_cfg=dict(type='Pretrained')`` read files through
+    mmengine's ``CheckpointLoader``, whose loaders call ``torch.load`` (or
+    ``torch.hub.load_state_dict_from_url``) without ``weights_only``, and its torchvision /
+    open-mmlab / mmcls loaders call its http loader directly, not through the registry. So
+    every prefix gets one of ours (:data:`SCHEME_LOADERS`), each ending in
+    :func:`_weights_only_load`; :func:`unsafe_schemes` lists any prefix someone else added.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_http,
-                                     force=True)
+    for prefix, loader in SCHEME_LOADERS.items():
+        CheckpointLoader.register_scheme(prefixes=prefix, loader=loader, force=True)
 
 
-def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu') -> Dict[str, Any]:
+def unsafe_schemes() -> List[str]:
+    """Prefixes of ``CheckpointLoader`` whose loader is not one of ours (should be empty)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ours = set(SCHEME_LOADERS.values())
+    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in ours]
+
+
+@contextlib.contextmanager
+def _named_refusal(where: str):
+    """Turn torch's ``weights_only`` refusal into one error naming ``where``."""
+    try:
+        yield
+    except Exception as err:  # torch raises UnpicklingError wrapped in varying types
+        if 'Weights only load failed' not in str(err) and 'weights_only' not in str(err):
+            raise
+        raise RuntimeError(
+            f'refusing to load {where}: it pickles objects outside the checkpoint allow-list '
+            f'(mnsp_mm.utils.safe_load.checkpoint_safe_globals); nothing from it was '
+            f'executed. torch said: {str(err).splitlines()[0]}') from None
+
+
+def _weights_only_load(source, where: str, map_location, **kwargs) -> Dict[str, Any]:
+    """``torch.load(source, weights_only=True)`` with the allow-list and a clear refusal."""
+    allow_checkpoint_globals()
+    with _named_refusal(where):
+        return torch.load(source, map_location=map_location, weights_only=True, **kwargs)
+
+
+def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu',
+                         mmap: bool = False) -> Dict[str, Any]:
     """Load a checkpoint with ``weights_only=True`` and a clear error if it is refused.
 
     Args:
         path: a ``.pth`` file: an mmengine checkpoint, an official MAE/MAERec/LMIM
             checkpoint, or a bare state dict.
         map_location: passed to :func:`torch.load`.
+        mmap: memory-map the tensors instead of reading them (``torch.load(mmap=True)``).
 
     Returns:
         The unpickled object (a dict).
@@ -117,13 +257,4 @@ def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu') -> D
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    allow_checkpoint_globals()
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError wrapped in varying types
-        if 'Weights only load failed' in str(err) or 'weights_only' in str(err):
-            raise RuntimeError(
-                f'refusing to load {path}: it pickles objects outside the checkpoint allow-list '
-                f'(mnsp_mm.utils.safe_load.checkpoint_safe_globals); nothing from it was '
-                f'executed. torch said: {str(err).splitlines()[0]}') from None
-        raise
+    return _weights_only_load(path, str(path), map_location, mmap=mmap)

@@ -33,12 +33,14 @@ model = dict(
 )
 
 # Bad training samples are skipped and counted, not fatal (docs/robustness.md): labels are
-# checked first (cheap), then LoadTextImage decodes BGR like LoadImageFromFile but also skips
-# missing, empty, truncated and undecodable files. max_len=None: MnspRunner sets it to
-# model.decoder.max_seq_len - 1. Set fail_fast=True on both to stop at the first bad sample.
+# checked first (cheap; on the annotation entry, before LoadOCRAnnotations, which would
+# crash on an entry without a text), then LoadTextImage decodes BGR like LoadImageFromFile
+# but also skips missing, empty, truncated, undecodable and oversized files. max_len=None:
+# MnspRunner sets it to model.decoder.max_seq_len - 1. Set fail_fast=True on both to stop
+# at the first bad sample.
 train_pipeline = [
-    dict(type='LoadOCRAnnotations', with_text=True),
     dict(type='FilterTextLabel', dictionary=dictionary, max_len=None, long_label='skip'),
+    dict(type='LoadOCRAnnotations', with_text=True),
     dict(type='LoadTextImage', channel_order='bgr', min_size=2),
     dict(type='Resize', scale=(128, 32)),
     dict(type='RandomApply', prob=0.5, transforms=[
