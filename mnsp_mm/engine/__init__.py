@@ -5,14 +5,17 @@
 * :class:`RNGStateHook` -- RNG states in checkpoints, so ``--resume`` repeats the original run.
 
 Both default runtimes (``configs/*/_base_/default_runtime.py``) list them in ``custom_hooks``.
+:class:`ProgressHook` (a progress bar and a per-iteration loss file, not registered) is
+added by whoever wants it, e.g. the demo.
 """
 from .data_health import (ALL_REASONS, COLLATE_NAME, SKIP_KEY, DataHealthHook,
                           counting_collate, wrap_collate)
 from .loss_guard import NonFiniteLossError, NonFiniteLossHook, non_finite_terms
+from .progress import ProgressHook, read_losses, smooth
 from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 
 __all__ = [
     'DataHealthHook', 'counting_collate', 'wrap_collate', 'SKIP_KEY', 'ALL_REASONS',
     'COLLATE_NAME', 'NonFiniteLossHook', 'NonFiniteLossError', 'non_finite_terms',
-    'RNGStateHook', 'get_rng_state', 'set_rng_state'
+    'RNGStateHook', 'get_rng_state', 'set_rng_state', 'ProgressHook', 'read_losses', 'smooth'
 ]
