@@ -202,3 +202,9 @@ def test_loss_terms_as_methods_give_the_same_numbers(mae_ckpt, guidance):
     assert set(got) == set(want)
     for key in want:
         assert torch.allclose(got[key], want[key], atol=1e-6), key
+
+
+def test_alignment_without_tokens_to_align_fails_clearly():
+    from mnsp_mm.models.losses import cls_alignment_loss
+    with pytest.raises(ValueError, match='no \\[cls\\] tokens'):
+        cls_alignment_loss(torch.zeros(2, 3), [])

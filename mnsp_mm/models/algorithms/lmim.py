@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
@@ -10,6 +9,7 @@ from torch.profiler import record_function
 
 from ...registry import register_model
 from ..backbones.text_vit import MaskedTokens
+from ..losses import cls_alignment_loss
 
 
 def split_views(inputs: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
@@ -85,7 +85,7 @@ class LMIM(BaseSelfSupervisor):
 
     def align_loss(self, out: MaskedTokens, guide: Tensor) -> Tensor:
         """MSE of the masked view's [cls] to the guidance view's, gradient through both."""
-        return F.mse_loss(out.tokens[:, 0], guide[:, 0])
+        return cls_alignment_loss(guide[:, 0], [out.tokens[:, 0]])
 
     def dummy_inputs(self, batch: int) -> Union[Tensor, List[Tensor]]:
         """Random inputs packed as the pipeline packs them (benchmarks, FLOP counting): a

@@ -15,6 +15,7 @@ from torch.profiler import record_function
 
 from ...registry import register_model
 from ..backbones.text_vit import MaskedTokens
+from ..losses import cls_alignment_loss
 from ..utils.pos_embed import grid_of
 from .lmim import check_target_dims, split_views
 
@@ -190,7 +191,7 @@ class MNSP(BaseSelfSupervisor):
         """
         starts = torch.tensor([0] + sizes[:-1]).cumsum(0).tolist()
         others = [context[:, s] for s in starts] + ([guide[:, 0]] if guide is not None else [])
-        return torch.stack([F.mse_loss(c, full_cls) for c in others]).mean()
+        return cls_alignment_loss(full_cls, others)
 
     def check_views(self, inputs) -> Tuple[List[Tensor], Optional[Tensor]]:
         """``(pyramid, guidance view or None)`` from the packed inputs; wrong counts or sizes
