@@ -161,3 +161,14 @@ def test_breakdown_shows_work_the_model_did_not_mark(tiny_models, monkeypatch):
     result = bench.profile_step(model, bench.dummy_inputs(model, 2), 'cpu', None)
     model.zero_grad(set_to_none=True)
     assert result['outside'] and bench.OUTSIDE in result['parts']
+
+
+def test_an_algorithm_without_dummy_inputs_is_named():
+    with pytest.raises(TypeError, match='Linear has no dummy_inputs'):
+        bench.dummy_inputs(torch.nn.Linear(2, 2), 2)
+
+
+def test_the_child_process_entry_says_how_to_run_it():
+    res = subprocess.run([sys.executable, '-m', 'mnsp_mm.bench'], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode != 0 and 'started by tools/benchmark.py' in res.stderr

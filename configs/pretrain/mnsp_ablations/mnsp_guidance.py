@@ -4,5 +4,5 @@ model = dict(use_guidance=True)
 train_pipeline = _base_.train_pipeline  # [load, MultiView (a view per scale), pack]
 train_pipeline[1].num_views.append(1)
 train_pipeline[1].transforms.append(
-    [dict(type='TextGuidanceAug', preset='official', scale=(128, 32))])
+    [dict(type='TextGuidanceAug', preset='official', scale=_base_.img_size[::-1])])
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
