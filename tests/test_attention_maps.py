@@ -1,4 +1,4 @@
-"""[cls] attention maps (mnsp_mm/utils/attention.py) and tools/analysis/attention_maps.py."""
+"""[cls] attention maps (mnsp_mm/analysis) and tools/analysis/attention_maps.py."""
 import importlib.util
 import json
 import subprocess
@@ -14,7 +14,7 @@ from mmpretrain.registry import MODELS
 
 from mnsp_mm.apis import load_config
 from mnsp_mm import synth
-from mnsp_mm.utils import attention as A
+from mnsp_mm import analysis as A
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'attention_maps.py'

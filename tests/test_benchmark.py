@@ -1,5 +1,4 @@
 """tools/benchmark.py: the one-command benchmark, its FLOP counting and step breakdown."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,10 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mnsp_mm import bench
+
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location('benchmark', ROOT / 'tools' / 'benchmark.py')
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
 
 
 def run(*args):
@@ -122,3 +120,55 @@ def test_guidance_rows_per_preset_and_the_imgaug_reference():
         assert 0 <= r['workers_per_gpu'] - 0.64 * r['ms_per_crop'] < 1 + 1e-9  # ceil(64 s / 0.1)
     table = bench.guidance_table(result)
     assert len(table) == 4 + len(rows) and '| official | 32x128 |' in table[4]
+
+
+@pytest.mark.parametrize('algo', ['mae', 'lmim', 'mnsp', 'mnsp+guidance'])
+def test_breakdown_is_the_models_own_loss(tiny_models, algo):
+    """Every op of the model's loss falls in a part it marks: none is left outside them."""
+    model = tiny_models[algo.split('+')[0]].train()
+    if algo == 'mnsp+guidance':
+        model.use_guidance = True
+    try:
+        result = bench.profile_step(model, bench.dummy_inputs(model, 2), 'cpu', None)
+    finally:
+        model.use_guidance = False
+        model.zero_grad(set_to_none=True)
+    assert result['outside'] == [], result['outside']
+    expected = {'mae': ['encoder, masked view', 'decoder + loss'],
+                'lmim': ['teacher (no grad)', 'encoder, masked view', 'encoder, guidance view',
+                         'decoder + loss + alignment'],
+                'mnsp': ['teacher (no grad, once)', 'encoder, coarse scales (block-causal)',
+                         'NSP decoder + loss', 'encoder, full scale masked',
+                         'MIM decoder + loss', 'MLA']}
+    names = expected[algo.split('+')[0]]
+    if algo == 'mnsp+guidance':
+        names = names[:2] + ['encoder, guidance view'] + names[2:]
+    assert list(result['parts']) == names
+    trained = [n for n in names if not n.startswith('teacher')]
+    assert all(result['parts'][n][1] > 0 for n in trained)  # each part's backward is found
+
+
+def test_breakdown_shows_work_the_model_did_not_mark(tiny_models, monkeypatch):
+    """A loss term added outside the marked parts appears as its own row."""
+    model = tiny_models['mae'].train()
+    loss = type(model).loss
+
+    def with_extra_term(self, inputs, data_samples):
+        losses = loss(self, inputs, data_samples)
+        losses['loss_extra'] = self.backbone.cls_token.square().mean()
+        return losses
+    monkeypatch.setattr(type(model), 'loss', with_extra_term)
+    result = bench.profile_step(model, bench.dummy_inputs(model, 2), 'cpu', None)
+    model.zero_grad(set_to_none=True)
+    assert result['outside'] and bench.OUTSIDE in result['parts']
+
+
+def test_an_algorithm_without_dummy_inputs_is_named():
+    with pytest.raises(TypeError, match='Linear has no dummy_inputs'):
+        bench.dummy_inputs(torch.nn.Linear(2, 2), 2)
+
+
+def test_the_child_process_entry_says_how_to_run_it():
+    res = subprocess.run([sys.executable, '-m', 'mnsp_mm.bench'], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode != 0 and 'started by tools/benchmark.py' in res.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mnsp_mm.utils.progress import read_losses, smooth
+from mnsp_mm.engine.progress import read_losses, smooth
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ('regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words', 'unusual_fonts',

@@ -147,3 +147,20 @@ def test_mismatched_target_and_decoder_widths_fail_before_training(mae_ckpt):
     with pytest.raises(ValueError, match=r'model.neck.out_dims=96, but the targets of '
                                          r'PixelTarget have 48 channels'):
         build_pretrain_model(cfg.model)
+
+
+def test_loss_terms_as_methods_give_the_same_numbers(mae_ckpt):
+    """LMIM.loss through mim_loss / align_loss equals the formula written out."""
+    model = tiny_lmim(mae_ckpt, align_weight=0.5).eval()
+    views = [torch.randn(2, 3, 32, 128), torch.randn(2, 3, 32, 128)]
+    with torch.no_grad():
+        torch.manual_seed(3)
+        got = model.loss(views, [])
+        torch.manual_seed(3)
+        target = model.target_generator(views[0])
+        out = model.backbone.forward_masked(views[0])
+        guide = model.backbone.encode_image(views[1])
+        mim = model.head.loss(model.neck(out.tokens, out.ids_restore, guide), target, out.mask)
+        align = 0.5 * F.mse_loss(out.tokens[:, 0], guide[:, 0])
+    assert torch.allclose(got['loss_mim'], mim, atol=1e-6)
+    assert torch.allclose(got['loss_align'], align, atol=1e-6)

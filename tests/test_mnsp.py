@@ -170,3 +170,41 @@ def test_every_mnsp_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
 def test_mismatched_nsp_width_fails_before_training(mae_ckpt):
     with pytest.raises(ValueError, match=r'model.nsp_neck.out_dims=48.*FrozenTeacher have 96'):
         tiny_mnsp(mae_ckpt, nsp_neck=dict(out_dims=48))
+
+
+def _loss_as_one_method(model, views):
+    """MNSP.loss as it was written before its terms became methods (the reference)."""
+    pyramid_, guide_view = views[:len(model.scales)], views[len(model.scales):]
+    targets = model.target_generator.pyramid(pyramid_, model.grids)
+    context, sizes = model.encode_coarse(pyramid_[:-1])
+    guide = model.backbone.encode_image(guide_view[0]) if guide_view else None
+    losses = dict(loss_nsp=model.nsp_weight * model.nsp_loss(context, sizes, targets))
+    out = model.backbone.forward_masked(pyramid_[-1])
+    ctx = context if guide is None else torch.cat([context, guide], 1)
+    pred = model.neck(out.tokens, out.ids_restore, ctx)
+    losses['loss_mim'] = model.mim_weight * model.head.loss(pred, targets[-1], out.mask)
+    starts = torch.tensor([0] + sizes[:-1]).cumsum(0).tolist()
+    others = [context[:, s] for s in starts] + ([guide[:, 0]] if guide is not None else [])
+    losses['loss_mla'] = model.mla_weight * torch.stack(
+        [F.mse_loss(c, out.tokens[:, 0]) for c in others]).mean()
+    return losses
+
+
+@pytest.mark.parametrize('guidance', [False, True])
+def test_loss_terms_as_methods_give_the_same_numbers(mae_ckpt, guidance):
+    model = tiny_mnsp(mae_ckpt, use_guidance=guidance, nsp_weight=0.5, mla_weight=2.0).eval()
+    views = pyramid() + ([torch.randn(2, 3, 32, 128)] if guidance else [])
+    with torch.no_grad():
+        torch.manual_seed(3)
+        got = model.loss(views, [])
+        torch.manual_seed(3)
+        want = _loss_as_one_method(model, views)
+    assert set(got) == set(want)
+    for key in want:
+        assert torch.allclose(got[key], want[key], atol=1e-6), key
+
+
+def test_alignment_without_tokens_to_align_fails_clearly():
+    from mnsp_mm.models.losses import cls_alignment_loss
+    with pytest.raises(ValueError, match='no \\[cls\\] tokens'):
+        cls_alignment_loss(torch.zeros(2, 3), [])

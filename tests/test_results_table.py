@@ -1,4 +1,4 @@
-"""tools/analysis/results_table.py and mnsp_mm/utils/results.py."""
+"""tools/analysis/results_table.py and mnsp_mm/evaluation (collect, results)."""
 import csv
 import io
 import json
@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'results_table.py'
-from mnsp_mm.utils import results as R  # noqa: E402
+from mnsp_mm import evaluation as R  # noqa: E402
 
 WAICS = 'word_acc_ignore_case_symbol'
 SIX = {'IIIT5K': 0.95, 'IC13': 0.93, 'SVT': 0.90, 'IC15': 0.80, 'SVTP': 0.85, 'CUTE80': 0.88}

@@ -351,7 +351,7 @@ class Study:
 
     def _runner(self, config: Path, stage_dir: Path, desc: str):
         from mnsp_mm.apis import build_runner, load_config
-        from mnsp_mm.utils.progress import ProgressHook
+        from mnsp_mm.engine.progress import ProgressHook
         cfg = load_config(str(config), work_dir=str(stage_dir), resume='auto')
         cfg.log_level = 'WARNING'  # the bars and one line per stage; full logs in the work dir
         runner = build_runner(cfg)
@@ -367,7 +367,7 @@ class Study:
     # ------------------------------------------------------------------ stage 2: pretraining
     def pretrain(self, algo: str) -> Callable[[Path], dict]:
         def stage(stage_dir: Path) -> dict:
-            from mnsp_mm.utils.progress import read_losses
+            from mnsp_mm.engine.progress import read_losses
             P = self.profile
             iters = getattr(P, f'{algo}_iters')
             options = {'train_dataloader.dataset.sources': [

@@ -3,7 +3,7 @@
 _base_ = ['../pretrain/lmim_text-vit-tiny_synth-cpu.py']
 patch_size = 8
 stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
-grid = (4, 16)
+grid = (_base_.img_size[0] // patch_size, _base_.img_size[1] // patch_size)
 model = dict(backbone=dict(patch_size=patch_size, stem=stem),
              neck=dict(grid=grid),
              target_generator=dict(backbone=dict(patch_size=patch_size, stem=stem)))

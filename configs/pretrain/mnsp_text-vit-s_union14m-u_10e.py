@@ -5,8 +5,7 @@
 #       --cfg-options model.target_generator.checkpoint=work_dirs/mae_text-vit-s_union14m-u/epoch_20.pth
 _base_ = [
     '_base_/default_runtime.py',
-    '_base_/mnsp_text-vit-s.py',
-    '_base_/mnsp_pipeline.py',
+    '_base_/mnsp_text-vit-s.py',  # with its pipeline (_base_/mnsp_pipeline.py)
     '_base_/adamw_lmim_10e.py',
     '_base_/union14m-u.py',
 ]

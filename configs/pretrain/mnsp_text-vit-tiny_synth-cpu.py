@@ -1,8 +1,7 @@
 # Tiny MNSP for a CPU on the synthetic crops: the paper config's code with a 4-layer 96-d
 # student, 1-block 64-d decoders and a tiny MAE teacher.
 _base_ = [
-    '_base_/mnsp_text-vit-s.py',
-    '_base_/mnsp_pipeline.py',
+    '_base_/mnsp_text-vit-s.py',  # with its pipeline (_base_/mnsp_pipeline.py)
     '_base_/synth-cpu.py',
 ]
 tiny_arch = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)

@@ -95,6 +95,7 @@ def load_config(path: str,
             raise ValueError(f'{path}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
                              'in the config')
         cfg.auto_scale_lr.enable = True
+    add_default_hooks(cfg)  # the reliability hooks every run gets: declared once, below
     return cfg
 
 

@@ -8,6 +8,8 @@
 * :class:`FairShareHook` -- torch threads follow the cores other processes leave free.
 
 Both default runtimes (``configs/*/_base_/default_runtime.py``) list them in ``custom_hooks``.
+:class:`ProgressHook` (a progress bar and a per-iteration loss file, not registered) is
+added by whoever wants it, e.g. the demo.
 """
 from .checkpoint import (AtomicCheckpointHook, find_resumable_checkpoint,
                          use_atomic_checkpoints, why_unloadable)
@@ -15,11 +17,13 @@ from .data_health import (ALL_REASONS, COLLATE_NAME, SKIP_KEY, DataHealthHook,
                           counting_collate, wrap_collate)
 from .fair_share import FairShareHook
 from .loss_guard import NonFiniteLossError, NonFiniteLossHook, non_finite_terms
+from .progress import ProgressHook, read_losses, smooth
 from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 
 __all__ = [
     'DataHealthHook', 'counting_collate', 'wrap_collate', 'SKIP_KEY', 'ALL_REASONS',
     'COLLATE_NAME', 'NonFiniteLossHook', 'NonFiniteLossError', 'non_finite_terms',
     'RNGStateHook', 'get_rng_state', 'set_rng_state', 'AtomicCheckpointHook',
-    'find_resumable_checkpoint', 'use_atomic_checkpoints', 'why_unloadable', 'FairShareHook'
+    'find_resumable_checkpoint', 'use_atomic_checkpoints', 'why_unloadable', 'FairShareHook',
+    'ProgressHook', 'read_losses', 'smooth'
 ]

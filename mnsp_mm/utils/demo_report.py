@@ -14,8 +14,8 @@ from typing import List, Mapping, Sequence
 
 from ..evaluation import read_predictions
 from ..evaluation.reading_table import ReadingTable
-from . import results as R
-from .progress import read_losses, smooth
+from .. import evaluation as R
+from ..engine.progress import read_losses, smooth
 
 MAIN_METRIC = 'word_acc_ignore_case_symbol'
 EXTRA_METRIC = '1-N.E.D'

@@ -20,7 +20,7 @@ to ``--out``: ``attention_<name>.png`` (one row per image: input, then one overl
 ``attention_<name>/NNN_<stem>.png`` (per image: input on top, one overlay per scale below) and
 ``attention_<name>.json``. When the annotation has ``mask_path`` glyph masks, it reports the
 mean text-attention fraction per scale next to its chance level (a uniform map's fraction);
-see ``mnsp_mm/utils/attention.py``.
+see ``mnsp_mm/analysis/attention.py``.
 """
 import argparse
 import json
@@ -202,7 +202,7 @@ def run(args):
     import torch
 
     from mnsp_mm.apis import load_config
-    from mnsp_mm.utils import attention as A
+    from mnsp_mm import analysis as A
 
     cfg = load_config(args.config)
     if not Path(args.checkpoint).is_file():

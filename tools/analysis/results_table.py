@@ -8,14 +8,14 @@
 
 RUN is a ``test_metrics.json`` from ``tools/test.py``, an mmengine log json
 (``<ts>/vis_data/scalars.json`` or ``<ts>/<ts>.json``) or a work dir (its newest metrics).
-Numbers are percentages with 2 decimals; see ``mnsp_mm/utils/results.py`` for how the
+Numbers are percentages with 2 decimals; see ``mnsp_mm/evaluation/benchmarks.py`` for how the
 averages are defined.
 """
 import argparse
 import sys
 from pathlib import Path
 
-from mnsp_mm.utils import results
+from mnsp_mm import evaluation as results
 
 
 def parse_args(argv=None):

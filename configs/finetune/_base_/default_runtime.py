@@ -26,12 +26,5 @@ load_from = None
 resume = False
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='TextRecogLocalVisualizer', name='visualizer', vis_backends=vis_backends)
-# Reliability (docs/robustness.md): stop on a NaN/Inf loss before the optimizer step, log
-# skipped samples summed over workers and ranks, keep RNG states in checkpoints for --resume,
-# keep torch's threads to the cores other processes leave free (docs/performance.md).
-custom_hooks = [
-    dict(type='NonFiniteLossHook', amp_skip=True),
-    dict(type='DataHealthHook'),
-    dict(type='RNGStateHook'),
-    dict(type='FairShareHook'),
-]
+# Reliability (docs/robustness.md): every run gets NonFiniteLossHook, DataHealthHook,
+# RNGStateHook and FairShareHook, appended to custom_hooks by mnsp_mm.apis.load_config (DEFAULT_CUSTOM_HOOKS).

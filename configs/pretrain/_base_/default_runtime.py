@@ -28,12 +28,5 @@ randomness = dict(seed=0, diff_rank_seed=True)
 # DDP: parameters without a gradient in some iteration (e.g. an MNSP ablation switching a
 # loss off) must not stop the run; the cost is one graph walk per iteration.
 find_unused_parameters = True
-# Reliability (docs/robustness.md): stop on a NaN/Inf loss before the optimizer step, log
-# skipped samples summed over workers and ranks, keep RNG states in checkpoints for --resume,
-# keep torch's threads to the cores other processes leave free (docs/performance.md).
-custom_hooks = [
-    dict(type='NonFiniteLossHook', amp_skip=True),
-    dict(type='DataHealthHook'),
-    dict(type='RNGStateHook'),
-    dict(type='FairShareHook'),
-]
+# Reliability (docs/robustness.md): every run gets NonFiniteLossHook, DataHealthHook,
+# RNGStateHook and FairShareHook, appended to custom_hooks by mnsp_mm.apis.load_config (DEFAULT_CUSTOM_HOOKS).

@@ -1,11 +1,12 @@
-# The multi-scale views of each crop: mmpretrain's MultiView with one mmcv Resize per scale
-# (area resampling when shrinking), coarse to full; PackInputs makes `inputs` a list.
+# The multi-scale views of each crop, built from `scales` ((h, w) pixels, coarse to full; the
+# model reads the same list): mmpretrain's MultiView with one mmcv Resize per scale (area
+# resampling when shrinking; mmcv takes (w, h)); PackInputs makes `inputs` a list.
+scales = [(8, 32), (16, 64), (32, 128)]
 train_pipeline = [
     dict(type='LoadTextImage', channel_order='rgb'),
-    dict(type='MultiView', num_views=[1, 1, 1], transforms=[
-        [dict(type='Resize', scale=(32, 8), keep_ratio=False, interpolation='area')],
-        [dict(type='Resize', scale=(64, 16), keep_ratio=False, interpolation='area')],
-        [dict(type='Resize', scale=(128, 32), keep_ratio=False)],
-    ]),
+    dict(type='MultiView', num_views=[1] * len(scales), transforms=[
+        [dict(type='Resize', scale=(w, h), keep_ratio=False, interpolation='area')]
+        for h, w in scales[:-1]
+    ] + [[dict(type='Resize', scale=scales[-1][::-1], keep_ratio=False)]]),
     dict(type='PackInputs'),
 ]

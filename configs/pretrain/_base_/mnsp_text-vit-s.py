@@ -2,15 +2,16 @@
 # tokens): block-causal coarse scales, 80%-masked full scale; NSP (1-block decoder) + MIM
 # (LMIM's 2-block SA->CA decoder over the multi-scale context) + multi-scale [cls]
 # alignment; targets from a frozen MAERec teacher run once on the full view.
-img_size = (32, 128)
+# The scales and the views they give come from mnsp_pipeline.py (one list for both).
+_base_ = ['mnsp_pipeline.py']
+img_size = _base_.scales[-1]
 patch_size = 4
-scales = [(8, 32), (16, 64), (32, 128)]
 grid = (img_size[0] // patch_size, img_size[1] // patch_size)
 teacher_checkpoint = 'work_dirs/mae_text-vit-s_union14m-u/epoch_20.pth'
 
 model = dict(
     type='MNSP',
-    scales=scales,
+    scales=_base_.scales,
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                            to_rgb=False),
     backbone=dict(type='TextViT', arch='small', img_size=img_size, patch_size=patch_size,

@@ -11,8 +11,11 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from ...registry import register_model
+from ..backbones.text_vit import MaskedTokens
+from ..losses import cls_alignment_loss
 from ..utils.pos_embed import grid_of
 from .lmim import check_target_dims, split_views
 
@@ -138,7 +141,12 @@ class MNSP(BaseSelfSupervisor):
         return self.backbone.encode(torch.cat(blocks, 1), mask), sizes
 
     def nsp_loss(self, context: Tensor, sizes: List[int], targets: List[Tensor]) -> Tensor:
-        """Mean over k < S of the loss of predicting grid k+1 from scales <= k."""
+        """NSP: mean over k < S of the loss of predicting grid k+1 from scales <= k.
+
+        Args:
+            context, sizes: :meth:`encode_coarse`'s output.
+            targets: (B, L_k, D) targets of every scale, coarse first.
+        """
         ends = torch.tensor(sizes).cumsum(0).tolist()
         # The context projection is per token, so project once and take each prefix.
         embedded = self.nsp_neck.context_embed(context)
@@ -158,34 +166,81 @@ class MNSP(BaseSelfSupervisor):
         """Unmasked features of the full-scale view."""
         return self.backbone(split_views(inputs)[len(self.scales) - 1])
 
-    def loss(self, inputs, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+    def mim_loss(self, out: MaskedTokens, context: Tensor, guide: Optional[Tensor],
+                 target: Tensor) -> Tensor:
+        """MIM: the masked full-scale tokens from the visible ones and the multi-scale context.
+
+        Args:
+            out: the masked full-scale pass, ``out.tokens`` (B, 1 + K, C).
+            context: (B, sum(1 + L_k), C) coarse context (:meth:`encode_coarse`).
+            guide: (B, 1 + L, C) guidance-view tokens, appended to the context, or ``None``.
+            target: (B, L, D) full-scale targets.
+        """
+        ctx = context if guide is None else torch.cat([context, guide], 1)
+        pred = self.neck(out.tokens, out.ids_restore, ctx)
+        return self.head.loss(pred, target, out.mask)
+
+    def mla_loss(self, full_cls: Tensor, context: Tensor, sizes: List[int],
+                 guide: Optional[Tensor]) -> Tensor:
+        """MLA: mean MSE of every coarse [cls] (and the guidance [cls]) to the full-scale one.
+
+        Args:
+            full_cls: (B, C) [cls] of the masked full-scale pass.
+            context, sizes: :meth:`encode_coarse`'s output, a [cls] first in each block.
+            guide: (B, 1 + L, C) guidance-view tokens or ``None``.
+        """
+        starts = torch.tensor([0] + sizes[:-1]).cumsum(0).tolist()
+        others = [context[:, s] for s in starts] + ([guide[:, 0]] if guide is not None else [])
+        return cls_alignment_loss(full_cls, others)
+
+    def check_views(self, inputs) -> Tuple[List[Tensor], Optional[Tensor]]:
+        """``(pyramid, guidance view or None)`` from the packed inputs; wrong counts or sizes
+        raise with the scales they should have."""
         views = split_views(inputs)
         want = len(self.scales) + int(self.use_guidance)
         if len(views) != want:
             raise ValueError(f'MNSP expects {want} views per image (scales {self.scales}'
                              f'{" + guidance" if self.use_guidance else ""}), got {len(views)}; '
                              'see configs/pretrain/_base_/mnsp_pipeline.py')
-        pyramid, guide_view = views[:len(self.scales)], views[len(self.scales):]
+        pyramid = list(views[:len(self.scales)])
         for view, scale in zip(pyramid, self.scales):
             if tuple(view.shape[-2:]) != scale:
                 raise ValueError(f'MNSP: a view of size {tuple(view.shape[-2:])} where the '
                                  f'scales {self.scales} expect {scale}')
-        targets = self.target_generator.pyramid(pyramid, self.grids)
-        context, sizes = self.encode_coarse(pyramid[:-1])
-        guide = self.backbone.encode_image(guide_view[0]) if guide_view else None
+        return pyramid, (views[-1] if self.use_guidance else None)
+
+    def dummy_inputs(self, batch: int) -> List[Tensor]:
+        """Random inputs packed as the pipeline packs them (benchmarks, FLOP counting):
+        the pyramid of one random full-scale batch (area-resized), then its mirror image as
+        the guidance view when ``use_guidance``."""
+        full = torch.randn(batch, 3, *self.scales[-1])
+        views = [F.interpolate(full, size=s, mode='area') for s in self.scales[:-1]] + [full]
+        return views + [full.flip(-1)] if self.use_guidance else views
+
+    def loss(self, inputs, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+        # Each part is a profiler region: the benchmark's breakdown reads them (mnsp_mm/bench).
+        pyramid, guide_view = self.check_views(inputs)
+        with record_function('teacher (no grad, once)'):
+            targets = self.target_generator.pyramid(pyramid, self.grids)
+        with record_function('encoder, coarse scales (block-causal)'):
+            context, sizes = self.encode_coarse(pyramid[:-1])
+        guide = None
+        if guide_view is not None:
+            with record_function('encoder, guidance view'):
+                guide = self.backbone.encode_image(guide_view)
         losses = {}
         if self.use_nsp:
-            losses['loss_nsp'] = self.nsp_weight * self.nsp_loss(context, sizes, targets)
+            with record_function('NSP decoder + loss'):
+                losses['loss_nsp'] = self.nsp_weight * self.nsp_loss(context, sizes, targets)
         if self.use_mim or self.use_mla:
-            out = self.backbone.forward_masked(pyramid[-1])
+            with record_function('encoder, full scale masked'):
+                out = self.backbone.forward_masked(pyramid[-1])
         if self.use_mim:
-            ctx = context if guide is None else torch.cat([context, guide], 1)
-            pred = self.neck(out.tokens, out.ids_restore, ctx)
-            losses['loss_mim'] = self.mim_weight * self.head.loss(pred, targets[-1], out.mask)
+            with record_function('MIM decoder + loss'):
+                losses['loss_mim'] = self.mim_weight * self.mim_loss(out, context, guide,
+                                                                     targets[-1])
         if self.use_mla:
-            starts = torch.tensor([0] + sizes[:-1]).cumsum(0).tolist()
-            others = [context[:, s] for s in starts] + ([guide[:, 0]] if guide is not None else [])
-            full_cls = out.tokens[:, 0]
-            losses['loss_mla'] = self.mla_weight * torch.stack(
-                [F.mse_loss(c, full_cls) for c in others]).mean()
+            with record_function('MLA'):
+                losses['loss_mla'] = self.mla_weight * self.mla_loss(out.tokens[:, 0], context,
+                                                                     sizes, guide)
         return losses

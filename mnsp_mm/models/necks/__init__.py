@@ -1,4 +1,4 @@
-from .guided_decoder import DecoderBlock, GuidedDecoder
+from .lmim_decoder import DecoderBlock, GuidedDecoder
 from .mae_decoder import TextMAEDecoder
 
 __all__ = ['TextMAEDecoder', 'GuidedDecoder', 'DecoderBlock']

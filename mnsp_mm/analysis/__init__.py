@@ -1,0 +1,14 @@
+"""Where does an encoder look? Analyses that sit above the models.
+
+* :mod:`.attention` -- [cls] attention maps per scale, the share on glyph pixels, overlays;
+* :mod:`.model_input` -- a config's encoder with a checkpoint, and its input normalisation.
+"""
+from .attention import (chance_level, cls_attention, overlay, text_attention_fraction,
+                        text_fraction_per_patch)
+from .model_input import InputSpec, backbone_config, input_spec, load_backbone, preprocess
+
+__all__ = [
+    'chance_level', 'cls_attention', 'overlay', 'text_attention_fraction',
+    'text_fraction_per_patch', 'InputSpec', 'backbone_config', 'input_spec', 'load_backbone',
+    'preprocess'
+]
