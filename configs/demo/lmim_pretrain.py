@@ -7,7 +7,7 @@ grid = (_base_.img_size[0] // patch_size, _base_.img_size[1] // patch_size)
 model = dict(backbone=dict(patch_size=patch_size, stem=stem),
              neck=dict(grid=grid),
              target_generator=dict(backbone=dict(patch_size=patch_size, stem=stem)))
-# The guidance view's augmentation (~20 ms per crop) is most of an LMIM step here: 1.36 s at
-# batch 64. Dataloader workers do not help on 2 cores (measured 1.9 s with two of them).
+# The guidance view costs about 1.3 ms per crop (OpenCV ops, docs/performance.md); no
+# dataloader workers: on 2 cores they slowed the step when the view cost 20 ms (1.9 vs 1.36 s).
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3))

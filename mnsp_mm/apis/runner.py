@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .config_checks import CfgOptionsAction, merge_cfg_options
+from .prepare import add_default_hooks
 
 SCOPES = ('mmpretrain', 'mmocr')
 
@@ -95,7 +96,7 @@ def load_config(path: str,
             raise ValueError(f'{path}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
                              'in the config')
         cfg.auto_scale_lr.enable = True
-    add_default_hooks(cfg)  # the reliability hooks every run gets: declared once, below
+    add_default_hooks(cfg)  # the reliability hooks every run gets (prepare.DEFAULT_CUSTOM_HOOKS)
     return cfg
 
 
