@@ -121,6 +121,30 @@ def test_stage_commands_reproduce_the_config(quick_run):
     assert cfg.train_cfg.max_iters == 6 and cfg.randomness.seed == 0
 
 
+def test_written_configs_and_report_commands_never_write_over_a_stage(quick_run):
+    """Each dumped config has its own work dir (beside its stage's results), and the report's
+    test command writes its metrics and predictions beside the stage's, not over them."""
+    work, _ = quick_run
+    from mnsp_mm.apis import load_config
+    configs = sorted((work / 'configs').glob('*.py'))
+    dirs = [load_config(str(c)).work_dir for c in configs]
+    assert len(set(dirs)) == len(configs) == 6
+    assert all(d == str(work / c.stem / 'rerun') for c, d in zip(configs, dirs))
+    stage = work / 'finetune_scratch'
+    before = {p: p.read_bytes() for p in [stage / 'test_metrics.json',
+                                          *sorted((stage / 'predictions').glob('*.jsonl'))]}
+    command = json.loads((stage / 'done.json').read_text())['commands'][1]
+    assert command.startswith('python tools/test.py ') and str(stage / 'retest') in command
+    subprocess.run([sys.executable, *command.split()[1:]], cwd=ROOT, check=True,
+                   capture_output=True, timeout=600)
+    assert all(p.read_bytes() == b for p, b in before.items())
+    assert (stage / 'retest' / 'test_metrics.json').is_file()
+    from mnsp_mm.evaluation import read_predictions
+    rows = [[(r['gt'], r['pred']) for r in read_predictions(d / 'regular.jsonl')]
+            for d in (stage / 'retest' / 'preds', stage / 'predictions')]
+    assert rows[0] == rows[1]
+
+
 def test_render_command_reproduces_a_test_set(quick_run, tmp_path):
     work, _ = quick_run
     commands = json.loads((work / 'render' / 'done.json').read_text())['commands']

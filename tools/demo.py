@@ -342,10 +342,16 @@ class Study:
         from mnsp_mm.apis import load_config
         return load_config(str(REPO / config))
 
-    def _dump(self, config: str, name: str, options: dict) -> Path:
-        """The stage's config with its overrides applied, as a file ``tools/train.py`` takes."""
+    def _dump(self, config: str, name: str, options: dict, stage_dir: Path) -> Path:
+        """The stage's config with its overrides applied, as a file ``tools/train.py`` takes.
+
+        Its ``work_dir`` is ``<stage_dir>/rerun``: a rerun from the report's command (or any
+        tool run on the file) writes beside the stage's results, never over them or over
+        another stage's.
+        """
         from mnsp_mm.apis import load_config
-        cfg = load_config(str(REPO / config), cfg_options=options)
+        cfg = load_config(str(REPO / config), cfg_options=options,
+                          work_dir=str(stage_dir / 'rerun'))
         self.configs.mkdir(parents=True, exist_ok=True)
         path = self.configs / f'{name}.py'
         cfg.dump(str(path))
@@ -363,8 +369,8 @@ class Study:
         return runner
 
     @staticmethod
-    def _train_command(config: Path, stage_dir: Path) -> str:
-        return f'python tools/train.py {config} --work-dir {stage_dir}'
+    def _train_command(config: Path) -> str:
+        return f'python tools/train.py {config}  # work dir: <stage>/rerun, from the config'
 
     # ------------------------------------------------------------------ stage 2: pretraining
     def pretrain(self, algo: str) -> Callable[[Path], dict]:
@@ -383,7 +389,7 @@ class Study:
                 mae = self.records['pretrain_mae']['checkpoint']
                 options['model.target_generator.checkpoint'] = mae
                 options['model.backbone.pretrained'] = mae
-            config = self._dump(CONFIGS[algo], f'pretrain_{algo}', options)
+            config = self._dump(CONFIGS[algo], f'pretrain_{algo}', options, stage_dir)
             self._runner(config, stage_dir, f'pretrain {LABELS[algo]}').train()
             losses = [r['loss'] for r in read_losses(stage_dir / 'losses.jsonl')]
             k = max(1, len(losses) // 10)
@@ -392,7 +398,7 @@ class Study:
                         f'{first:.3f} -> {last:.3f} (mean of first/last {k})',
                         checkpoint=str(stage_dir / f'iter_{iters}.pth'), config=str(config),
                         iters=iters, loss_first=first, loss_last=last,
-                        commands=[self._train_command(config, stage_dir)])
+                        commands=[self._train_command(config)])
         return stage
 
     # ------------------------------------------------------------------ stage 3: fine-tuning
@@ -408,10 +414,12 @@ class Study:
             options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
                             for i in range(len(TEST_SETS))})
             preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
-            options['test_evaluator.metrics'] = [
-                dict(m, out_dir=str(preds)) if m['type'] == 'TextPredictionDump' else m
-                for m in self._config(CONFIGS[finetune_config(init)]).test_evaluator.metrics]
-            config = self._dump(CONFIGS[finetune_config(init)], f'finetune_{init}', options)
+            scorers = self._config(CONFIGS[finetune_config(init)]).test_evaluator.metrics
+            dump = next(i for i, m in enumerate(scorers) if m['type'] == 'TextPredictionDump')
+            options['test_evaluator.metrics'] = [dict(m, out_dir=str(preds)) if i == dump else m
+                                                 for i, m in enumerate(scorers)]
+            config = self._dump(CONFIGS[finetune_config(init)], f'finetune_{init}', options,
+                                stage_dir)
             runner = self._runner(config, stage_dir, f'fine-tune from {LABELS[init]}')
             runner.train()
             metrics = {k: float(v) for k, v in runner.test().items()}
@@ -428,9 +436,10 @@ class Study:
                         f'{len(TEST_SETS)} test sets {100 * mean:.1f}%',
                         checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
                         predictions=str(preds),
-                        commands=[self._train_command(config, stage_dir),
-                                  f'python tools/test.py {config} {ckpt} '
-                                  f'--work-dir {stage_dir}'])
+                        commands=[self._train_command(config),
+                                  f'python tools/test.py {config} {ckpt} --work-dir '
+                                  f'{stage_dir / "retest"} --cfg-options test_evaluator.'
+                                  f'metrics.{dump}.out_dir={stage_dir / "retest" / "preds"}'])
         return stage
 
     # ------------------------------------------------------------------ reference reader
