@@ -4,7 +4,7 @@ Importing the package registers its modules into the mmpretrain and mmocr regist
 allows the exact classes our checkpoint formats pickle for ``torch.load(weights_only=True)``.
 Configs load it with ``custom_imports = dict(imports=['mnsp_mm'], allow_failed_imports=False)``.
 """
-from .utils.safe_load import allow_checkpoint_globals
+from .checkpoint.safe_load import allow_checkpoint_globals
 from .version import __version__
 
 allow_checkpoint_globals()

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from timm_reference import timm_vit_forward
 
 from mnsp_mm.models import GuidedDecoder, TextViT, random_masking
-from mnsp_mm.utils.convert import (convert_official_checkpoint, load_official_encoder,
+from mnsp_mm.checkpoint.convert import (convert_official_checkpoint, load_official_encoder,
                                    textvit_to_timm, timm_to_textvit)
 
 D, DEPTH, HEADS, P = 32, 2, 2, 4

@@ -19,7 +19,7 @@ from mmpretrain.registry import HOOKS
 
 from mnsp_mm.apis import build_runner, load_config
 from mnsp_mm.models.backbones import text_vit
-from mnsp_mm.utils.safe_load import load_checkpoint_file
+from mnsp_mm.checkpoint.safe_load import load_checkpoint_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {

@@ -11,7 +11,7 @@ from tiny_configs import run_one_iteration
 
 from mnsp_mm.apis import load_config
 from mnsp_mm.models import FrozenTeacher, GuidedDecoder, random_masking
-from mnsp_mm.utils.convert import textvit_to_timm
+from mnsp_mm.checkpoint.convert import textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_LMIM = 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'
@@ -119,7 +119,7 @@ def test_every_lmim_config_runs_one_iteration(config, mae_ckpt, pool, tmp_path):
 
 def test_official_lmim_checkpoint_converts(tmp_path):
     """Student (model_maeenc.*) and teacher (model_maeenc_momentum.*) of an LMIM checkpoint."""
-    from mnsp_mm.utils.convert import load_encoder_state_dict
+    from mnsp_mm.checkpoint.convert import load_encoder_state_dict
     torch.manual_seed(1)
     student = build_pretrain_model(dict(type='TextViT', arch=TINY))
     teacher = build_pretrain_model(dict(type='TextViT', arch=TINY))

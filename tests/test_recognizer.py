@@ -16,7 +16,7 @@ from timm_reference import timm_vit_forward
 
 from mnsp_mm.apis import build_runner, load_config
 from mnsp_mm import synth
-from mnsp_mm.utils.convert import convert_official_checkpoint, textvit_to_timm
+from mnsp_mm.checkpoint.convert import convert_official_checkpoint, textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_FT = 'configs/finetune/maerec-s_union14m-l.py'

@@ -8,7 +8,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mnsp_mm  # noqa: F401  (installs the allow-list)
-from mnsp_mm.utils.safe_load import load_checkpoint_file
+from mnsp_mm.checkpoint.safe_load import load_checkpoint_file
 
 
 class _Evil:
@@ -168,7 +168,7 @@ def test_backbone_teacher_and_converter_refuse_code(exploit):
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
 
-    from mnsp_mm.utils.convert import convert_official_checkpoint, load_official_encoder
+    from mnsp_mm.checkpoint.convert import convert_official_checkpoint, load_official_encoder
     arch = dict(embed_dims=96, num_layers=1, num_heads=3, feedforward_channels=96)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         vit = MODELS.build(dict(type='TextViT', arch=arch, pretrained=str(exploit)))
@@ -314,7 +314,7 @@ def test_every_registered_scheme_is_weights_only():
     import mmpretrain  # noqa: F401
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mnsp_mm.utils.safe_load import SCHEME_LOADERS, unsafe_schemes
+    from mnsp_mm.checkpoint.safe_load import SCHEME_LOADERS, unsafe_schemes
     assert unsafe_schemes() == []
     assert set(SCHEME_LOADERS) <= set(CheckpointLoader._schemes)
 

@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 
 from mnsp_mm.apis import load_config
 from mnsp_mm.datasets import synth
-from mnsp_mm.utils.strict_load import CheckpointMismatchError, check_checkpoint_fits
+from mnsp_mm.checkpoint.strict_load import CheckpointMismatchError, check_checkpoint_fits
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from mnsp_mm.utils.convert import (OFFICIAL_PREFIXES, convert_official_checkpoint,
+from mnsp_mm.checkpoint.convert import (OFFICIAL_PREFIXES, convert_official_checkpoint,
                                    textvit_to_timm)
-from mnsp_mm.utils.safe_load import load_checkpoint_file
+from mnsp_mm.checkpoint.safe_load import load_checkpoint_file
 
 
 def parse_args():

@@ -15,7 +15,7 @@ import os
 import os.path as osp
 
 from mnsp_mm.apis import add_runner_args, build_runner, load_config, parse_runner_args
-from mnsp_mm.utils.strict_load import check_checkpoint_fits
+from mnsp_mm.checkpoint.strict_load import check_checkpoint_fits
 
 
 def parse_args():

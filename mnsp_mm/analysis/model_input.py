@@ -2,7 +2,7 @@
 
 :func:`input_spec` reads how a config normalises its images, :func:`preprocess` applies it to
 RGB arrays, and :func:`load_backbone` builds the config's TextViT with a checkpoint's encoder
-(any format :func:`~mnsp_mm.utils.convert.load_encoder_state_dict` reads). The OpenMMLab
+(any format :func:`~mnsp_mm.checkpoint.convert.load_encoder_state_dict` reads). The OpenMMLab
 stack is imported lazily, when a backbone is built.
 """
 import copy
@@ -115,7 +115,7 @@ def load_backbone(cfg, checkpoint: Optional[str] = None, fmt: str = 'auto') -> n
 
     Args:
         cfg: an mmengine ``Config`` (pretraining or fine-tuning).
-        checkpoint: any checkpoint :func:`~mnsp_mm.utils.convert.load_encoder_state_dict`
+        checkpoint: any checkpoint :func:`~mnsp_mm.checkpoint.convert.load_encoder_state_dict`
             reads; ``None`` keeps the random initialisation.
         fmt: official checkpoint format, or ``'auto'``.
 
@@ -129,7 +129,7 @@ def load_backbone(cfg, checkpoint: Optional[str] = None, fmt: str = 'auto') -> n
     from mmpretrain.registry import MODELS
 
     from .. import models  # noqa: F401  (registers TextViT)
-    from ..utils.convert import load_encoder_state_dict
+    from ..checkpoint.convert import load_encoder_state_dict
 
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(backbone_config(cfg))

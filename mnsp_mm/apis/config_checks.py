@@ -77,10 +77,15 @@ def check_option_keys(cfg: Config, options: dict) -> None:
                            f'one the runner reads{hint}')
 
 
-def _datasets(cfg, key: str) -> Iterator[Tuple[str, dict]]:
+def dataset_configs(cfg, key: str) -> Iterator[Tuple[str, dict]]:
     """``(config key, dataset config)`` of a dataset and of the ones it wraps."""
-    from .prepare import _datasets as walk  # imported here: prepare imports this module
-    return walk(cfg, key)
+    if not isinstance(cfg, dict):
+        return
+    yield key, cfg
+    for i, sub in enumerate(cfg.get('datasets') or []):
+        yield from dataset_configs(sub, f'{key}.datasets[{i}]')
+    if isinstance(cfg.get('dataset'), dict):
+        yield from dataset_configs(cfg['dataset'], f'{key}.dataset')
 
 
 def spread_concat_data_root(cfg: Config) -> None:
@@ -93,7 +98,7 @@ def spread_concat_data_root(cfg: Config) -> None:
         loader = cfg.get(f'{name}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for _, ds in _datasets(loader.get('dataset'), ''):
+        for _, ds in dataset_configs(loader.get('dataset'), ''):
             if ds.get('type') == 'ConcatDataset' and 'data_root' in ds:
                 root = ds.pop('data_root')
                 for sub in ds.get('datasets') or []:
@@ -160,7 +165,7 @@ def _json_annotations(cfg: Config, loaders: Sequence[str]) -> Iterator[Tuple[str
         loader = cfg.get(f'{name}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for key, ds in _datasets(loader.get('dataset'), f'{name}_dataloader.dataset'):
+        for key, ds in dataset_configs(loader.get('dataset'), f'{name}_dataloader.dataset'):
             ann = ds.get('ann_file')
             if ds.get('type') == 'UnlabeledTextDataset' or not isinstance(ann, str) or \
                     not ann.endswith('.json') or '://' in ann:

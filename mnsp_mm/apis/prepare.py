@@ -11,10 +11,13 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import Iterator, List, Sequence, Tuple
+from typing import List, Sequence
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+
+from .config_checks import (check_annotation_files, check_dictionary_file, check_numbers,
+                            dataset_configs)
 
 #: How much of a training annotation file the dictionary check reads (labels are sampled
 #: from its start, so the check stays cheap on multi-GB files); ``data_check`` overrides.
@@ -23,17 +26,6 @@ DATA_CHECK_DEFAULTS = dict(max_scan_bytes=8 << 20, max_unknown_label_ratio=0.05)
 
 def _is_remote(path: str) -> bool:
     return '://' in str(path)
-
-
-def _datasets(cfg: dict, key: str) -> Iterator[Tuple[str, dict]]:
-    """``(config key, dataset config)`` of a dataset and of the ones it wraps."""
-    if not isinstance(cfg, dict):
-        return
-    yield key, cfg
-    for i, sub in enumerate(cfg.get('datasets') or []):
-        yield from _datasets(sub, f'{key}.datasets[{i}]')
-    if isinstance(cfg.get('dataset'), dict):
-        yield from _datasets(cfg['dataset'], f'{key}.dataset')
 
 
 def _joined(data_root: str, path: str) -> str:
@@ -60,7 +52,7 @@ def check_data_paths(cfg: Config, loaders: Sequence[str]) -> None:
         loader = cfg.get(f'{name}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for key, ds in _datasets(loader.get('dataset'), f'{name}_dataloader.dataset'):
+        for key, ds in dataset_configs(loader.get('dataset'), f'{name}_dataloader.dataset'):
             root = ds.get('data_root') or ''
             if root and not _is_remote(root) and not osp.isdir(root):
                 raise _missing(f'{key}.data_root', root, root)
@@ -105,7 +97,7 @@ def check_dictionary_coverage(cfg: Config) -> None:
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmocr'):
         chars = dictionary_chars(dict(dictionary))
-    for key, ds in _datasets(loader.get('dataset'), 'train_dataloader.dataset'):
+    for key, ds in dataset_configs(loader.get('dataset'), 'train_dataloader.dataset'):
         ann = ds.get('ann_file')
         if not ann or _is_remote(ann) or not str(ann).endswith('.json'):
             continue
@@ -137,7 +129,7 @@ def fill_label_filter(cfg: Config) -> None:
     loader = cfg.get('train_dataloader')
     if not isinstance(loader, dict):
         return
-    for _, ds in _datasets(loader.get('dataset'), ''):
+    for _, ds in dataset_configs(loader.get('dataset'), ''):
         for step in ds.get('pipeline') or []:
             if not isinstance(step, dict) or step.get('type') != 'FilterTextLabel':
                 continue
@@ -176,7 +168,6 @@ def prepare_config(cfg: Config) -> Config:
         ``cfg``.
     """
     from ..engine import use_atomic_checkpoints, wrap_collate
-    from .config_checks import check_dictionary_file, check_numbers
     check_numbers(cfg, [n for n in ('train', 'val', 'test') if cfg.get(f'{n}_dataloader')])
     check_dictionary_file(cfg)
     add_default_hooks(cfg)
@@ -200,7 +191,6 @@ def check_data(cfg: Config, loaders: Sequence[str]) -> None:
         cfg: the config.
         loaders: the dataloaders this run uses (``train``, ``val``, ``test``).
     """
-    from .config_checks import check_annotation_files
     check_data_paths(cfg, loaders)
     check_annotation_files(cfg, loaders)
     if 'train' in loaders:

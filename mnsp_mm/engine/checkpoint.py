@@ -138,7 +138,7 @@ def why_unloadable(path: str) -> Optional[str]:
 
     The tensors are memory-mapped, not read, so this costs little even for large files.
     """
-    from ..utils.safe_load import load_checkpoint_file
+    from ..checkpoint.safe_load import load_checkpoint_file
     try:
         ckpt = load_checkpoint_file(path, mmap=True)
     except Exception as err:  # noqa: BLE001  (any failure means: do not resume from it)

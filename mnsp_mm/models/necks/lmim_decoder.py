@@ -77,7 +77,7 @@ class GuidedDecoder(BaseModule):
 
     ``pos_embed`` (1, 1 + h*w, embed_dims) is a persistent buffer: built here on the true
     ``grid``, and replaced by the stored table when a checkpoint is loaded, so a converted
-    official LMIM decoder keeps its 16x16-layout table (see ``mnsp_mm/utils/convert.py``).
+    official LMIM decoder keeps its 16x16-layout table (see ``mnsp_mm/checkpoint/convert.py``).
 
     Shapes:
         forward(x (B, 1+K, in_dims) with cls first, ids_restore (B, h*w),

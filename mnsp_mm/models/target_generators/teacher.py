@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ...registry import register_model
-from ...utils.convert import load_encoder_state_dict
+from ...checkpoint.convert import load_encoder_state_dict
 from ..heads.pixel_head import patchify
 
 
@@ -25,7 +25,7 @@ class FrozenTeacher(BaseModule):
         backbone: config of the teacher's :class:`TextViT` (dims must match the checkpoint).
         checkpoint: our pretraining checkpoint (keys ``backbone.*``) or an official MAE /
             MAERec / LMIM checkpoint (converted on load, ``checkpoint_format``).
-        checkpoint_format: ``'auto'`` or one of ``mnsp_mm.utils.convert.OFFICIAL_PREFIXES``
+        checkpoint_format: ``'auto'`` or one of ``mnsp_mm.checkpoint.convert.OFFICIAL_PREFIXES``
             (``'lmim_teacher'`` takes the teacher out of an LMIM checkpoint).
         random_init: allow ``checkpoint=None`` and keep random weights (the
             "random-feature target" ablation).

@@ -226,7 +226,7 @@ def _named_refusal(where: str):
             raise
         raise RuntimeError(
             f'refusing to load {where}: it pickles objects outside the checkpoint allow-list '
-            f'(mnsp_mm.utils.safe_load.checkpoint_safe_globals); nothing from it was '
+            f'(mnsp_mm.checkpoint.safe_load.checkpoint_safe_globals); nothing from it was '
             f'executed. torch said: {str(err).splitlines()[0]}') from None
 
 
