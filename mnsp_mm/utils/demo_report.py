@@ -170,7 +170,8 @@ def _reading_section(table: ReadingTable, reference: str, tesseract: str) -> Lis
         *table.difference_lines(reference, 'oov', skip=('Tesseract', )),
         '',
         f'In-vocabulary (IV) crops, {iv} in all: the label is also a training label '
-        '(recall of a seen word is enough). WAICS %:',
+        '(recall of a seen word is enough; a set without IV crops leaves the average '
+        'empty). WAICS %:',
         '',
         *table.markdown('word', 'iv'),
         '',
@@ -250,8 +251,8 @@ def write_report(root: Path, profile_name: str, profile, records: Mapping[str, d
            f'({P.mae_iters} iterations), '
            f'then LMIM ({P.lmim_iters}) and MNSP ({P.mnsp_iters}) continue from the MAE '
            f'encoder, which is also their frozen teacher (batch {P.pretrain_batch}). The '
-           f'MAERec recogniser '
-           f'(2-layer decoder) is fine-tuned from scratch and from each encoder on '
+           f'recogniser (the TextViT with a CTC head over its 16 token columns) is '
+           f'fine-tuned from scratch and from each encoder on '
            f'{sizes["train"]} labeled crops (lower-case labels, 36 classes) for '
            f'{P.finetune_iters} iterations '
            f'(batch {P.finetune_batch}; same seed, data order and schedule for all four; '
