@@ -1,7 +1,9 @@
 """Where does an encoder look? Analyses that sit above the models.
 
 * :mod:`.attention` -- [cls] attention maps per scale, the share on glyph pixels, overlays;
-* :mod:`.model_input` -- a config's encoder with a checkpoint, and its input normalisation.
+* :mod:`.model_input` -- a config's encoder with a checkpoint, and its input normalisation;
+* :mod:`.attention_maps` -- the maps of a checkpoint on a data set, drawn and measured (the
+  work of ``tools/analysis/attention_maps.py`` and of the demo's attention stage).
 """
 from .attention import (chance_level, cls_attention, overlay, text_attention_fraction,
                         text_fraction_per_patch)

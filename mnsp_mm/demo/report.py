@@ -2,7 +2,7 @@
 
 Everything is read back from the stage records (``<work_dir>/<stage>/done.json``) and the files
 they name, so the report can be rebuilt from a finished work dir at any time. Tables come from
-:mod:`mnsp_mm.utils.results` (the same averages as ``tools/analysis/results_table.py``); the
+:mod:`mnsp_mm.evaluation` (the same averages as ``tools/analysis/results_table.py``); the
 published rows are printed in their own table, never mixed with the demo's.
 """
 import dataclasses
