@@ -33,7 +33,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from ..registry import register_transform
-from .transforms import count_skip
+from .skip_counts import count_skip
 
 LONG_LABEL_POLICIES = ('skip', 'truncate')
 

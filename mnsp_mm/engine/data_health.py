@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 from mmengine.registry import FUNCTIONS
 
 from ..datasets.labels import LABEL_REASONS
-from ..datasets.transforms import SKIP_REASONS, drain_skip_counts
+from ..datasets.skip_counts import SKIP_REASONS, drain_skip_counts
 from ..registry import register_function, register_hook
 
 #: Batch key carrying ``{reason: count}`` from the worker to the main process.
