@@ -128,7 +128,7 @@ def test_written_configs_and_report_commands_never_write_over_a_stage(quick_run)
     from mnsp_mm.apis import load_config
     configs = sorted((work / 'configs').glob('*.py'))
     dirs = [load_config(str(c)).work_dir for c in configs]
-    assert len(set(dirs)) == len(configs) == 6
+    assert len(set(dirs)) == len(configs) == 7  # 3 pretrainings, 4 fine-tunings
     assert all(d == str(work / c.stem / 'rerun') for c, d in zip(configs, dirs))
     stage = work / 'finetune_scratch'
     before = {p: p.read_bytes() for p in [stage / 'test_metrics.json',
