@@ -263,7 +263,7 @@ def test_lmdb_missing_key_skipped(tmp_path):
 
 
 def test_zero_size(monkeypatch):
-    monkeypatch.setattr(tf_mod.cv2, 'imdecode', lambda *a: np.zeros((0, 5, 3), np.uint8))
+    monkeypatch.setattr(cv2, 'imdecode', lambda *a: np.zeros((0, 5, 3), np.uint8))
     with pytest.raises(TextImageLoadError, match='zero_size'):
         LoadTextImage(fail_fast=True)(dict(img_path=__file__))
     assert LoadTextImage()(dict(img_path=__file__)) is None
@@ -322,7 +322,7 @@ def test_pil_fallback_when_cv2_fails(tmp_path, monkeypatch):
     red_bgr = np.zeros((3, 5, 3), np.uint8)
     red_bgr[..., 2] = 255
     p = _write(str(tmp_path / 'red.png'), red_bgr)
-    monkeypatch.setattr(tf_mod.cv2, 'imdecode', lambda *a: None)
+    monkeypatch.setattr(cv2, 'imdecode', lambda *a: None)
     out = LoadTextImage()(dict(img_path=p))['img']
     assert out.shape == (3, 5, 3) and (out[..., 0] == 255).all() and (out[..., 2] == 0).all()
 
