@@ -20,7 +20,7 @@ import logging
 import os
 import os.path as osp
 import pickle
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -110,6 +110,16 @@ def read_lmdb_num_samples(lmdb_path: str) -> int:
         raise ValueError(f'UnlabeledTextDataset: LMDB {lmdb_path!r} has negative '
                          f'"num-samples" {num}')
     return num
+
+
+def _read_source(path: str, what: str, parse: Callable):
+    """``parse(file)`` of a list or annotation source, read eagerly so that a bad file fails
+    at construction with its name."""
+    try:
+        with open(path, 'r', encoding='utf-8') as f:
+            return parse(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f'UnlabeledTextDataset: cannot read {what} {path!r}: {e}') from e
 
 
 def _walk_sorted(root: str) -> Iterator[tuple]:
@@ -300,13 +310,7 @@ class UnlabeledTextDataset(BaseDataset):
     def _iter_list(src: dict, limit: Optional[int]) -> Iterator[dict]:
         path = src['path']
         base = src['data_root'] if src['data_root'] is not None else osp.dirname(path)
-        try:
-            # Read eagerly so a bad file fails at construction with its name.
-            with open(path, 'r', encoding='utf-8') as f:
-                lines = f.read().splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ValueError(f'UnlabeledTextDataset: cannot read image list {path!r}: '
-                             f'{e}') from e
+        lines = _read_source(path, 'image list', lambda f: f.read().splitlines())
         emitted = 0
         for line in lines:
             if limit is not None and emitted >= limit:
@@ -321,12 +325,7 @@ class UnlabeledTextDataset(BaseDataset):
     def _iter_json(src: dict, limit: Optional[int]) -> Iterator[dict]:
         path = src['path']
         base = src['data_root'] if src['data_root'] is not None else osp.dirname(path)
-        try:
-            with open(path, 'r', encoding='utf-8') as f:
-                ann = json.load(f)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            raise ValueError(f'UnlabeledTextDataset: cannot read MMOCR annotation file '
-                             f'{path!r}: {e}') from e
+        ann = _read_source(path, 'MMOCR annotation file', json.load)
         data_list = ann.get('data_list') if isinstance(ann, dict) else None
         if not isinstance(data_list, list):
             raise ValueError(f'UnlabeledTextDataset: {path!r} is not an MMOCR annotation '
