@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 import mnsp_mm  # noqa: F401  (registers AtomicCheckpointHook)
 from mnsp_mm.apis import load_config
-from mnsp_mm.apis import runner as runner_mod
+from mnsp_mm.apis.prepare import prepare_config
 from mnsp_mm.engine import find_resumable_checkpoint, why_unloadable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def _pointer(work_dir) -> str:
 
 def test_every_run_gets_the_atomic_hook():
     cfg = load_config(TINY_MAE)
-    runner_mod.prepare_config(cfg, loaders=())
+    prepare_config(cfg)
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
 
 

@@ -209,10 +209,10 @@ def test_json_layout(tmp_path):
 
 
 def test_json_unlabeled_has_no_text(tmp_path):
-    ann = synth.write_textrecog_json(tmp_path, [synth.render_sample(0)], name='val',
-                                     labeled=False)
+    sample = synth.render_sample(0)
+    ann = synth.write_textrecog_json(tmp_path, [sample], name='val', labeled=False)
     entry = json.loads(ann.read_text())['data_list'][0]
-    assert entry == {'img_path': 'imgs/val/000000.png', 'instances': []}
+    assert entry == {'img_path': 'imgs/val/000000.png', 'instances': [], 'font': sample.font}
     assert (tmp_path / 'imgs' / 'val' / '000000.png').is_file()
 
 
