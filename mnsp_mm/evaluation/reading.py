@@ -46,12 +46,11 @@ def guess_baseline(rows: Sequence[Dict], train_labels: Sequence[str], draws: int
         ``{'word': (n,), 'ned': (n,)}``: the exact probability of a word match
         (``count(label) / len(train_labels)``) and the mean 1-N.E.D of ``draws`` guesses.
     """
-    counts = Counter(normalise(t) for t in train_labels)
-    total = sum(counts.values())
+    labels = [normalise(t) for t in train_labels]
+    counts, total = Counter(labels), len(labels)
     if not total:
         raise ValueError('guess_baseline: no training labels')
     rng = np.random.default_rng(seed)
-    labels = [normalise(t) for t in train_labels]
     word = np.array([counts[normalise(r['gt'])] / total for r in rows])
     ned = np.array([np.mean([1 - Levenshtein.normalized_distance(labels[i], normalise(r['gt']))
                              for i in rng.integers(0, total, draws)]) for r in rows])

@@ -58,11 +58,16 @@ class ReadingTable:
                       'ned': {s: g['ned'] for s, g in guess.items()}}
         self.num, self.seed = num, seed
 
+    def _keep(self, set_name: str, part: str) -> np.ndarray:
+        """(n,) mask of the crops of ``part`` (``oov``, ``iv`` or ``all``) in one set."""
+        iv = self.iv[set_name]
+        return {'all': np.ones_like(iv), 'iv': iv, 'oov': ~iv}[part]
+
     def _pick(self, scores: Dict[str, np.ndarray], part: str):
-        """(values, strata) of the crops of ``part`` (``oov``, ``iv`` or ``all``) in all sets."""
+        """(values, strata) of the crops of ``part`` in all sets."""
         values, strata = [], []
         for s in self.sets:
-            keep = {'all': np.ones_like(self.iv[s]), 'iv': self.iv[s], 'oov': ~self.iv[s]}[part]
+            keep = self._keep(s, part)
             values.append(scores[s][keep])
             strata += [s] * int(keep.sum())
         return np.concatenate(values), strata
@@ -70,11 +75,11 @@ class ReadingTable:
     def interval(self, scores: Dict[str, np.ndarray], part: str,
                  set_name: Optional[str] = None) -> Optional[Interval]:
         """Mean of a part of one set (or the mean of the sets' means) with its interval."""
-        values, strata = self._pick(scores, part)
         if set_name is not None:
-            keep = np.array([s == set_name for s in strata], bool)
-            values, strata = values[keep], None
-        elif len(set(strata)) < len(self.sets):
+            values, strata = scores[set_name][self._keep(set_name, part)], None
+        else:
+            values, strata = self._pick(scores, part)
+        if set_name is None and len(set(strata)) < len(self.sets):
             return None  # a set without crops of this part: no average over all sets
         if not len(values):
             return None

@@ -173,7 +173,8 @@ def available_fonts(names: Tuple[str, ...] = (), split: str = 'all') -> Tuple[st
         RuntimeError: if none of them is installed.
     """
     pool = font_names(split)
-    found = tuple(n for n in pool if n in set(names)) if names else pool
+    wanted = set(names)
+    found = tuple(n for n in pool if n in wanted) if names else pool
     if not found:
         raise RuntimeError(f'none of the fonts {sorted(names) or split!r} is installed '
                            f'(bundled fonts in {_matplotlib_dir()}, system fonts in '
