@@ -1,17 +1,21 @@
 # mnsp_mm: the two commands are `make demo` and `make test`; both build .venv when needed.
+# `make study` is the full study behind the demo (about 2 hours on 2 cores).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: env demo test bench clean-env
+.PHONY: env demo study test bench clean-env
 
 env:
 	@VENV=$(VENV) bash tools/setup_env.sh
 
 demo: env
 	$(PY) tools/demo.py $(DEMO_ARGS)
+
+study: env
+	$(PY) tools/demo.py --profile study $(DEMO_ARGS)
 
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)

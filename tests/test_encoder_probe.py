@@ -63,6 +63,10 @@ def test_collapse_stats_constant_rank_one_and_isotropic():
     assert stats['cls_std'] == pytest.approx(0, abs=1e-6)
     assert stats['patch_std'] == pytest.approx(0, abs=1e-6)
     assert stats['cls_effective_rank'] == pytest.approx(1.)
+    assert stats['target_image_share'] == pytest.approx(0, abs=1e-6)  # a constant per position
+    assert stats['patch_std_within'] > 0.5  # ... that differs between positions
+    same = np.broadcast_to(rng.normal(0, 1, (50, 1, 16)), (50, 9, 16))
+    assert P.collapse_stats(same)['patch_std_within'] == pytest.approx(0, abs=1e-6)
     rank_one = rng.normal(0, 1, (50, 1, 1)) * rng.normal(0, 1, (1, 9, 16)) + 3.
     stats = P.collapse_stats(rank_one)
     assert stats['cls_std'] > 0.1 and stats['cls_effective_rank'] == pytest.approx(1., abs=1e-3)
@@ -71,6 +75,9 @@ def test_collapse_stats_constant_rank_one_and_isotropic():
     assert stats['cls_std'] == pytest.approx(1, abs=0.05)
     assert stats['patch_std'] == pytest.approx(1, abs=0.05)
     assert 15 < stats['cls_effective_rank'] <= 16 and stats['num_images'] == 2000
+    assert stats['target_image_share'] == pytest.approx(1, abs=0.02)  # nothing positional
+    half = iso + 3 * rng.normal(0, 1, (1, 9, 16))  # a per-position offset of variance 9
+    assert 0.05 < P.collapse_stats(half)['target_image_share'] < 0.2
     with pytest.raises(ValueError, match='tokens must be'):
         P.collapse_stats(iso[:, 0])
 

@@ -1,33 +1,38 @@
-"""`make demo`: the whole study on the built-in synthetic data, on a CPU, in minutes.
+"""`make demo` and `make study`: scratch, MAE, LMIM and MNSP at equal budget, on a CPU.
 
-Does self-supervised pretraining help text recognition when labels are few? The demo renders
-its own data, pretrains MAE (the MAERec baseline), LMIM and MNSP, fine-tunes a recogniser from
-scratch and from each pretrained encoder with the same budget and seed, tests all four on
-seven held-out sets with MMOCR's metrics and writes ``report.md``.
+Does self-supervised pretraining help text recognition? The run renders its own data,
+pretrains every method from random weights for the same number of images seen (LMIM and
+MNSP with the finished MAE run as frozen teacher), fine-tunes a recogniser from scratch and
+from each encoder with the same recipe, tests every row on eight held-out sets (words and
+fonts never trained on) and writes ``report.md`` with bootstrap intervals, paired
+differences, budgets and label-free diagnostics of the encoders.
+
+Profiles (``--profile``): ``default`` (`make demo`: the main rows, one seed each),
+``study`` (`make study`: 2 pretraining and 3 fine-tuning seeds of the main rows, the
+teacher-free rows, the ablations), ``quick`` (the smoke test `make test` runs).
 
 Stages (each one writes ``<work-dir>/<stage>/done.json``; a rerun skips finished stages and
 an interrupted training stage resumes from its last checkpoint):
 
-1. ``render``: an unlabeled pool (LMDB, for pretraining), a small labeled training set, and
-   seven test sets, one per benchmark-like category (regular, curved, rotated, perspective,
-   low_res, long_words, unusual_fonts), with glyph masks.
-2. ``pretrain_mae``, ``pretrain_lmim``, ``pretrain_mnsp``: the tiny CPU configs of the same
-   code as the paper configs (``configs/demo/*_pretrain.py``); MAE is LMIM's and MNSP's
-   frozen teacher and their student's starting point.
-3. ``finetune_{scratch,mae,lmim,mnsp}``: ``configs/demo/finetune.py`` from scratch and
-   ``configs/demo/finetune_pretrained.py`` (the same with layer-wise lr decay) from each
-   pretrained encoder, then the test on every test set.
-4. ``attention``: [cls] attention maps and the attention-on-text fraction of each encoder.
-5. ``report``: ``report.md``, ``results.png``, ``pretrain_losses.png``.
+1. ``render``: an unlabeled pool (LMDB, for pretraining), the labeled training set, and eight
+   test sets with glyph masks.
+2. ``pretrain_<method>[_seed<s>]``: ``configs/demo/*_pretrain.py`` and
+   ``configs/demo/ablations/*.py``.
+3. ``finetune_<row>[_seed<s>][_ft<f>]``: ``configs/demo/finetune.py`` from scratch or an
+   encoder, then the test on every test set; ``reference``: Tesseract on every test crop.
+4. ``diagnostics``: linear probes and feature collapse of every encoder.
+5. ``attention``: [cls] attention maps and the attention-on-text fraction.
+6. ``report.md``, ``forest.png``, ``results.png``, ``pretrain_losses.png``.
 
-    python tools/demo.py                      # default profile
+    python tools/demo.py                      # default profile (make demo)
+    python tools/demo.py --profile study      # make study (about 2 hours on 2 cores)
     python tools/demo.py --quick              # smoke profile (what `make test` runs)
     python tools/demo.py --work-dir DIR --seed 1
     python tools/demo.py --force finetune_mae # redo a stage (and what depends on it)
     python tools/demo.py --jobs 1             # one stage at a time, all threads each
 
-After MAE, the other training stages run two at a time (``--jobs``), each in its own process
-with one torch thread: on 2 cores a tiny model gains more from that than from a 2nd thread.
+Training stages run two at a time (``--jobs``), each in its own process with one torch
+thread: on 2 cores a tiny model gains more from that than from a 2nd thread.
 
 Every stage's exact config is written to ``<work-dir>/configs/`` and ``report.md`` lists the
 ``tools/render_synth.py`` / ``tools/train.py`` / ``tools/test.py`` commands that redo it.
@@ -40,16 +45,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-from mnsp_mm.demo import INITS, LABELS, TEST_SETS, Study, write_report  # noqa: E402
+from mnsp_mm.demo import PROFILES, TEST_SETS, Study, write_report  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='mnsp_mm demo: pretraining for text recognition '
                                 'on built-in synthetic data (CPU)')
-    p.add_argument('--quick', action='store_true',
-                   help='smoke profile: tiny data and budgets (under 3 minutes)')
-    p.add_argument('--work-dir', help='data, checkpoints and report.md '
-                   '(default work_dirs/demo, or work_dirs/demo_quick with --quick)')
+    p.add_argument('--profile', choices=sorted(PROFILES), default='default',
+                   help='default: make demo; study: make study; quick: the smoke test')
+    p.add_argument('--quick', action='store_true', help='the same as --profile quick')
+    p.add_argument('--work-dir', help='data, checkpoints and report.md (default '
+                   'work_dirs/demo, work_dirs/study or work_dirs/demo_quick)')
     p.add_argument('--seed', type=int, default=0, help='data and training seed (0)')
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
                    help='rendering processes')
@@ -65,8 +71,11 @@ def parse_args(argv=None):
         p.error('--seed must be >= 0')
     if args.jobs < 1:
         p.error('--jobs must be >= 1')
-    args.profile = 'quick' if args.quick else 'default'
-    args.work_dir = Path(args.work_dir or f'work_dirs/demo{"_quick" if args.quick else ""}')
+    if args.quick:
+        args.profile = 'quick'
+    default_dir = {'default': 'work_dirs/demo', 'quick': 'work_dirs/demo_quick'}
+    args.work_dir = Path(args.work_dir or default_dir.get(args.profile,
+                                                          f'work_dirs/{args.profile}'))
     return args
 
 
@@ -76,15 +85,15 @@ def main(argv=None):
     print(f'[demo] profile {args.profile}, seed {args.seed}, work dir {args.work_dir}')
     study = Study(args)
     study.run_all()
-    report = write_report(study.root, args.profile, study.profile, study.records,
-                          TEST_SETS, INITS, LABELS, time.perf_counter() - t0, argv_line(args))
+    report = write_report(study.root, args.profile, study, list(TEST_SETS),
+                          time.perf_counter() - t0, argv_line(args))
     print(f'[report] {report}')
     print(f'[demo] done in {time.perf_counter() - t0:.0f}s')
 
 
 def argv_line(args) -> str:
     """The command that reproduces this whole run."""
-    return (f'python tools/demo.py{" --quick" if args.quick else ""} --work-dir {args.work_dir}'
+    return (f'python tools/demo.py --profile {args.profile} --work-dir {args.work_dir}'
             f' --seed {args.seed}')
 
 

@@ -175,14 +175,26 @@ def collapse_stats(tokens: np.ndarray) -> Dict[str, float]:
         dict with ``cls_std`` (mean over the C dimensions of the std over the N images of
         [cls]), ``patch_std`` (the same over the L positions and C dimensions of the patch
         tokens), ``cls_effective_rank`` (:func:`effective_rank` of the centred (N, C) [cls]
-        matrix, between 1 and min(N, C)) and ``num_images``.
+        matrix, between 1 and min(N, C)), ``patch_std_within`` (the std over the L
+        positions of one image, averaged over images and dimensions: near 0, every patch
+        token of a crop says the same, and a per-column reader such as CTC has nothing to
+        tell its columns apart by), ``target_image_share`` and ``num_images``.
+        ``target_image_share``: of the variance of the layer-normalised patch tokens (the
+        targets this encoder gives as a :class:`FrozenTeacher`), the share that changes
+        from image to image at a fixed position; near 0, the targets are a constant per
+        position that a student can predict without looking at the image.
     """
     tokens = np.asarray(tokens, np.float64)
     if tokens.ndim != 3 or tokens.shape[1] < 2 or tokens.shape[0] < 2:
         raise ValueError(f'tokens must be (N >= 2, 1 + L >= 2, C), got {tokens.shape}')
-    cls = tokens[:, 0]
-    return dict(cls_std=float(cls.std(0).mean()), patch_std=float(tokens[:, 1:].std(0).mean()),
+    cls, patches = tokens[:, 0], tokens[:, 1:]
+    normed = (patches - patches.mean(-1, keepdims=True)) / np.sqrt(
+        patches.var(-1, keepdims=True) + 1e-6)  # FrozenTeacher's layer_norm, no affine
+    total = normed.reshape(-1, normed.shape[-1]).var(0).mean()
+    return dict(cls_std=float(cls.std(0).mean()), patch_std=float(patches.std(0).mean()),
                 cls_effective_rank=effective_rank(cls - cls.mean(0), np.abs(cls).max()),
+                patch_std_within=float(patches.std(1).mean()),
+                target_image_share=float(normed.var(0).mean() / total) if total > 0 else 0.0,
                 num_images=int(tokens.shape[0]))
 
 

@@ -1,35 +1,49 @@
 """The demo's profiles (sizes and budgets), what its crops say, its test sets and configs."""
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: configs/ and tools/ live there
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Sizes and budgets of one demo profile (crops, iterations, batch sizes)."""
+    """Sizes, budgets, rows and seeds of one profile (``mnsp_mm/demo/plan.py`` builds its
+    runs)."""
     pool: int              # unlabeled crops for pretraining
-    train: int             # labeled crops for fine-tuning (the low-label regime)
+    train: int             # labeled crops for fine-tuning
     test: int              # crops per test set
     pretrain_batch: int
-    mae_iters: int
-    lmim_iters: int
-    mnsp_iters: int
+    pretrain_iters: int    # of every method: the same images seen, from random weights
     finetune_batch: int
     finetune_iters: int
     attention_images: int  # crops drawn and measured per encoder
+    probe_train: int       # labeled training crops the frozen-feature probes fit on
+    probe_test: int        # other training crops they are scored on
+    methods: Tuple[str, ...] = ('mae', 'lmim', 'mnsp')  # plan.METHODS keys
+    pretrain_seeds: int = 1  # of the main methods
+    finetune_seeds: int = 1  # of scratch and of each main method's seed-0 encoder
+    recipes: Tuple[str, ...] = ()  # extra fine-tuning rows on MAE (plan.RECIPES)
 
 
+MAIN = ('mae', 'lmim', 'mnsp')
+ABLATIONS = ('lmim_no_guidance', 'lmim_no_alignment', 'mnsp_nsp_only', 'mnsp_mim_only',
+             'mnsp_nsp_mim', 'mnsp_2_scales')
+# The budget of `make demo` and `make study` (docs/study.md says how it was set): 16,000
+# images seen per pretraining method (1.6 passes over the pool); 800 fine-tuning steps x 32.
+_SIZES = dict(pool=10000, train=30000, test=300, pretrain_batch=64, pretrain_iters=250,
+              finetune_batch=32, finetune_iters=800, attention_images=48, probe_train=2000,
+              probe_test=1000)
 PROFILES = {
-    'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32,
-                     mae_iters=20, lmim_iters=6, mnsp_iters=6, finetune_batch=32,
-                     finetune_iters=20, attention_images=4),
-    # 30,000 labels: on a validation split of its own (OOV words, seed 777) the CTC recogniser
-    # from scratch read 64% of regular crops after 1,400 steps (README, "The demo")
-    'default': Profile(pool=10000, train=30000, test=300, pretrain_batch=64,
-                       mae_iters=1000, lmim_iters=200, mnsp_iters=200, finetune_batch=32,
-                       finetune_iters=1400, attention_images=16),
+    'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
+                     finetune_batch=32, finetune_iters=20, attention_images=4, probe_train=64,
+                     probe_test=32, methods=MAIN + ('lmim_pixel', )),
+    # the main rows, one seed each
+    'default': Profile(**_SIZES),
+    # every row: 2 pretraining seeds and 3 fine-tuning seeds of the main rows, the
+    # teacher-free rows, the ablations and the layer-decay recipe
+    'study': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
+                     pretrain_seeds=2, finetune_seeds=3, recipes=('layer_decay', )),
 }
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
@@ -51,18 +65,7 @@ TRAIN_PRESET = 'default'  # so does the labeled set; both use the training fonts
 TEST_SETS = {name: (name, name not in ('unusual_fonts', 'held_out_fonts'))
              for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
                           'long_words', 'unusual_fonts', 'held_out_fonts')}
-PRETRAIN = ('mae', 'lmim', 'mnsp')
-INITS = ('scratch', ) + PRETRAIN
-LABELS = {'scratch': 'scratch', 'mae': 'MAE (MAERec)', 'lmim': 'LMIM', 'mnsp': 'MNSP'}
-CONFIGS = {'mae': 'configs/demo/mae_pretrain.py', 'lmim': 'configs/demo/lmim_pretrain.py',
-           'mnsp': 'configs/demo/mnsp_pretrain.py', 'finetune': 'configs/demo/finetune.py',
-           'finetune_pretrained': 'configs/demo/finetune_pretrained.py'}
 ATTENTION_SCALES = ('8x32', '16x64', '32x128')
-
-
-def finetune_config(init: str) -> str:
-    """Key in CONFIGS of the fine-tuning config: layer-wise lr decay for pretrained encoders."""
-    return 'finetune' if init == 'scratch' else 'finetune_pretrained'
 
 
 def warmup_cosine(iters: int) -> List[dict]:

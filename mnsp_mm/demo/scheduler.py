@@ -17,6 +17,8 @@ from typing import Callable, Dict, List, Optional
 
 from .profiles import REPO
 
+PLAN_FIELDS = ('methods', 'pretrain_seeds', 'finetune_seeds', 'recipes')
+
 
 class StageScheduler:
     """Stages over one work dir: skip what is done, time what runs, remember how.
@@ -49,7 +51,11 @@ class StageScheduler:
         Args:
             config: the stage's config file; its content (with its ``_base_`` files) counts.
         """
-        params = dict(profile=dataclasses.asdict(self.profile), seed=self.args.seed)
+        # which rows and seeds a profile has is the plan, not a stage's input: adding a row
+        # leaves the other stages done
+        profile = {k: v for k, v in dataclasses.asdict(self.profile).items()
+                   if k not in PLAN_FIELDS}
+        params = dict(profile=profile, seed=self.args.seed)
         if config:
             from mmengine.config import Config
             content = json.dumps(Config.fromfile(str(REPO / config))._cfg_dict.to_dict(),

@@ -6,47 +6,58 @@ import shutil
 from pathlib import Path
 from typing import Callable, List
 
-from .profiles import (ATTENTION_SCALES, CONFIGS, INITS, LABELS, LONG_TEXT, POOL_PRESET,
-                       PRETRAIN, PROFILES, REPO, TEST_SETS, TEST_TEXT, TEXT, TRAIN_PRESET,
-                       finetune_config, run_options)
+from .plan import METHODS, FinetuneRun, PretrainRun, build_plan, row_label
+from .profiles import (ATTENTION_SCALES, LONG_TEXT, POOL_PRESET, PROFILES, REPO, TEST_SETS,
+                       TEST_TEXT, TEXT, TRAIN_PRESET, run_options)
 from .scheduler import StageScheduler
 
 
 class Study(StageScheduler):
-    """The demo's stages: render, pretrain, fine-tune and test, reference reader, attention."""
+    """The stages of a profile: render, pretrain every method from random weights with the
+    same budget, fine-tune and test every row, Tesseract, diagnostics, attention."""
 
     def __init__(self, args):
-        super().__init__(args, PROFILES[args.profile])
+        profile = PROFILES[args.profile]
+        self.pretrain_runs, self.finetune_runs = build_plan(
+            profile.methods, profile.pretrain_seeds, profile.finetune_seeds, profile.recipes)
+        self._stage_fns = {r.stage: self.pretrain(r) for r in self.pretrain_runs}
+        self._stage_fns.update({r.stage: self.finetune(r) for r in self.finetune_runs})
+        self._stage_fns['reference'] = self.reference
+        super().__init__(args, profile)
         self.data = self.root / 'data'
         self.configs = self.root / 'configs'
 
-    @staticmethod
-    def stage_names() -> List[str]:
-        return (['render'] + [f'pretrain_{a}' for a in PRETRAIN]
-                + [f'finetune_{i}' for i in INITS] + ['reference', 'attention'])
+    def stage_names(self) -> List[str]:
+        return ['render', *self._stage_fns, 'diagnostics', 'attention']
 
     def run_all(self) -> None:
-        """Every stage in order: render, MAE, then the rest side by side (``--jobs``; one
-        thread per tiny model beats two threads per model), then attention."""
+        """Every stage: render; then the training stages side by side (``--jobs``; one
+        thread per tiny model beats two threads per model), each once what it needs is done
+        (LMIM and MNSP wait for their MAE teacher, a fine-tune for its encoder), and the
+        Tesseract reference; then the diagnostics and the attention maps."""
         self.run('render', self.render)
-        self.run('pretrain_mae', self.pretrain('mae'), ('render', ), CONFIGS['mae'])
-        stages = [(f'pretrain_{a}', ('render', 'pretrain_mae'), CONFIGS[a])
-                  for a in PRETRAIN[1:]]
-        stages += [(f'finetune_{i}',
-                    ('render', ) + (() if i == 'scratch' else (f'pretrain_{i}', )),
-                    CONFIGS[finetune_config(i)]) for i in INITS]
+        stages = [(r.stage, ('render', ) + ((r.teacher_stage, ) if r.teacher_stage else ()),
+                   METHODS[r.method].config) for r in self.pretrain_runs]
+        stages += [(r.stage, ('render', ) + ((r.pretrain.stage, ) if r.pretrain else ()),
+                    r.config) for r in self.finetune_runs]
         stages.append(('reference', ('render', ), None))  # Tesseract: one core, minutes
         self.run_stages(stages)
-        self.run('attention', self.attention, tuple(f'finetune_{i}' for i in INITS)
-                 + tuple(f'pretrain_{a}' for a in PRETRAIN))
+        pretrained = tuple(r.stage for r in self.pretrain_runs)
+        self.run('diagnostics', self.diagnostics, ('render', ) + pretrained)
+        self.run('attention', self.attention,
+                 tuple(r.stage for r in self.attention_finetunes()) + pretrained)
 
     def stage_fn(self, name: str) -> Callable[[Path], dict]:
-        """The function of a stage run by :meth:`run_stages` (``pretrain_<algo>``,
-        ``finetune_<init>`` or ``reference``)."""
-        if name == 'reference':
-            return self.reference
-        kind, _, what = name.partition('_')
-        return self.pretrain(what) if kind == 'pretrain' else self.finetune(what)
+        """The function of a stage run by :meth:`run_stages` (a pretraining or fine-tuning
+        run of the plan, or ``reference``)."""
+        return self._stage_fns[name]
+
+    def attention_finetunes(self) -> List[FinetuneRun]:
+        """The fine-tuned recognisers whose attention is drawn: each row's first run."""
+        first = {}
+        for r in self.finetune_runs:
+            first.setdefault(r.row, r)
+        return list(first.values())
 
     # ------------------------------------------------------------------ stage 1: data
     def render(self, stage_dir: Path) -> dict:
@@ -96,6 +107,7 @@ class Study(StageScheduler):
     # ------------------------------------------------------------------ shared: training
     @staticmethod
     def _config(config: str):
+        """A config by its path in the checkout (or an absolute path)."""
         from ..apis import load_config
         return load_config(str(REPO / config))
 
@@ -130,54 +142,70 @@ class Study(StageScheduler):
         return f'python tools/train.py {config}  # work dir: <stage>/rerun, from the config'
 
     # ------------------------------------------------------------------ stage 2: pretraining
-    def pretrain(self, algo: str) -> Callable[[Path], dict]:
+    def pretrain_options(self, run: PretrainRun) -> dict:
+        """Config overrides of a pretraining run: the pool, the common budget (the same
+        images seen for every method), the schedule, the seed and the teacher, if any."""
+        P = self.profile
+        options = {'train_dataloader.dataset.sources': [
+            dict(type='lmdb', path=self.records['render']['pool'])],
+            'train_dataloader.batch_size': P.pretrain_batch,
+            **run_options(P.pretrain_iters, self.args.seed + run.seed)}
+        if run.teacher_stage:  # the student starts from random weights, as in the LMIM code
+            options['model.target_generator.checkpoint'] = \
+                self.records[run.teacher_stage]['checkpoint']
+        return options
+
+    def pretrain(self, run: PretrainRun) -> Callable[[Path], dict]:
         def stage(stage_dir: Path) -> dict:
+            from ..bench.flops import pretrain_flops
             from ..engine.progress import read_losses
-            P = self.profile
-            iters = getattr(P, f'{algo}_iters')
-            options = {'train_dataloader.dataset.sources': [
-                dict(type='lmdb', path=self.records['render']['pool'])],
-                'train_dataloader.batch_size': P.pretrain_batch, **run_options(iters,
-                                                                               self.args.seed)}
-            if algo != 'mae':
-                # the frozen teacher, and the student's starting point: LMIM and MNSP get a
-                # fifth of MAE's iterations here, so they continue from MAE rather than
-                # compare 200 steps from random weights with MAE's 1000
-                mae = self.records['pretrain_mae']['checkpoint']
-                options['model.target_generator.checkpoint'] = mae
-                options['model.backbone.pretrained'] = mae
-            config = self._dump(CONFIGS[algo], f'pretrain_{algo}', options, stage_dir)
-            self._runner(config, stage_dir, f'pretrain {LABELS[algo]}').train()
-            losses = [r['loss'] for r in read_losses(stage_dir / 'losses.jsonl')]
-            k = max(1, len(losses) // 10)
-            first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
-            return dict(line=f'{LABELS[algo]}: {iters} iters x {P.pretrain_batch}, loss '
-                        f'{first:.3f} -> {last:.3f} (mean of first/last {k})',
-                        checkpoint=str(stage_dir / f'iter_{iters}.pth'), config=str(config),
-                        iters=iters, loss_first=first, loss_last=last,
+            P, method = self.profile, METHODS[run.method]
+            config = self._dump(method.config, run.stage, self.pretrain_options(run),
+                                stage_dir)
+            runner = self._runner(config, stage_dir, f'pretrain {method.label} s{run.seed}')
+            runner.train()
+            flops = pretrain_flops(runner.model, 'cpu')  # per image, by mmengine's counter
+            records = read_losses(stage_dir / 'losses.jsonl')
+            k = max(1, len(records) // 10)
+            terms = sorted({t for r in records for t in r if t.startswith('loss')})
+            first = {t: sum(r.get(t, 0.0) for r in records[:k]) / k for t in terms}
+            last = {t: sum(r.get(t, 0.0) for r in records[-k:]) / k for t in terms}
+            images = P.pretrain_iters * P.pretrain_batch
+            return dict(line=f'{method.label} (seed {run.seed}): {P.pretrain_iters} iters x '
+                        f'{P.pretrain_batch} from random weights, loss {first["loss"]:.3f} -> '
+                        f'{last["loss"]:.3f} (mean of first/last {k})',
+                        checkpoint=str(stage_dir / f'iter_{P.pretrain_iters}.pth'),
+                        config=str(config), method=run.method, seed=run.seed,
+                        teacher_stage=run.teacher_stage, iters=P.pretrain_iters,
+                        images_seen=images, gflop_per_image=flops['train_gflop'],
+                        teacher_gmac_per_image=flops['teacher_gmac'],
+                        train_gflop=images * flops['train_gflop'],
+                        loss_first=first['loss'], loss_last=last['loss'],
+                        terms_first=first, terms_last=last,
                         commands=[self._train_command(config)])
         return stage
 
     # ------------------------------------------------------------------ stage 3: fine-tuning
-    def finetune(self, init: str) -> Callable[[Path], dict]:
+    def finetune(self, run: FinetuneRun) -> Callable[[Path], dict]:
         def stage(stage_dir: Path) -> dict:
             P, ft = self.profile, self.records['render']['finetune']
-            pretrained = (None if init == 'scratch'
-                          else self.records[f'pretrain_{init}']['checkpoint'])
+            pretrained = (self.records[run.pretrain.stage]['checkpoint'] if run.pretrain
+                          else None)
             options = {'train_dataloader.dataset.data_root': ft,
                        'train_dataloader.batch_size': P.finetune_batch,
                        'model.backbone.pretrained': pretrained,
-                       **run_options(P.finetune_iters, self.args.seed)}
+                       **run_options(P.finetune_iters, self.args.seed + run.seed)}
             options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
                             for i in range(len(TEST_SETS))})
             preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
-            scorers = self._config(CONFIGS[finetune_config(init)]).test_evaluator.metrics
+            scorers = self._config(run.config).test_evaluator.metrics
             dump = next(i for i, m in enumerate(scorers) if m['type'] == 'TextPredictionDump')
             options['test_evaluator.metrics'] = [dict(m, out_dir=str(preds)) if i == dump else m
                                                  for i, m in enumerate(scorers)]
-            config = self._dump(CONFIGS[finetune_config(init)], f'finetune_{init}', options,
-                                stage_dir)
-            runner = self._runner(config, stage_dir, f'fine-tune from {LABELS[init]}')
+            config = self._dump(run.config, run.stage, options, stage_dir)
+            label = row_label(run.row)
+            runner = self._runner(config, stage_dir, f'fine-tune {label} '
+                                  f'p{run.pretrain_seed}f{run.seed}')
             runner.train()
             metrics = {k: float(v) for k, v in runner.test().items()}
             ckpt = stage_dir / f'iter_{P.finetune_iters}.pth'
@@ -188,9 +216,11 @@ class Study(StageScheduler):
                 indent=2))
             key = 'recog/word_acc_ignore_case_symbol'
             mean = sum(metrics[f'{n}/{key}'] for n in TEST_SETS) / len(TEST_SETS)
-            return dict(line=f'from {LABELS[init]}: {P.finetune_iters} iters x '
-                        f'{P.finetune_batch} on {P.train} labels; mean WAICS over '
-                        f'{len(TEST_SETS)} test sets {100 * mean:.1f}%',
+            return dict(line=f'{label} (pretraining seed {run.pretrain_seed}, fine-tuning '
+                        f'seed {run.seed}): {P.finetune_iters} iters x {P.finetune_batch} on '
+                        f'{P.train} labels; mean WAICS over {len(TEST_SETS)} test sets '
+                        f'{100 * mean:.1f}%',
+                        row=run.row, pretrain_seed=run.pretrain_seed, seed=run.seed,
                         checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
                         predictions=str(preds),
                         commands=[self._train_command(config),
@@ -215,16 +245,56 @@ class Study(StageScheduler):
                     commands=[f'python tools/analysis/tesseract_read.py {ft} {name} '
                               f'{stage_dir / "predictions"}' for name in TEST_SETS])
 
+    # ------------------------------------------------------------------ diagnostics
+    def diagnostics(self, stage_dir: Path) -> dict:
+        """Label-free diagnostics of every pretrained encoder and of a random-weight one:
+        linear probes on frozen features (first character, length) and feature collapse."""
+        from ..analysis.encoder_probe import probe_encoder
+        P = self.profile
+        ft = Path(self.records['render']['finetune'])
+        entries = json.loads((ft / 'textrecog_train.json').read_text())
+        data = entries['data_list']
+        if len(data) < P.probe_train + P.probe_test:
+            raise ValueError(f'Profile.probe_train + probe_test = {P.probe_train + P.probe_test}'
+                             f' crops, but the training set has {len(data)}')
+        files = {}
+        for part, rows in (('train', data[:P.probe_train]),
+                           ('test', data[P.probe_train:P.probe_train + P.probe_test])):
+            files[part] = stage_dir / f'probe_{part}.json'  # absolute image paths
+            rows = [dict(e, img_path=str(ft / e['img_path'])) for e in rows]
+            files[part].write_text(json.dumps(dict(entries, data_list=rows)))
+        encoders = [('random', self.records[self.pretrain_runs[0].stage]['config'], None)]
+        encoders += [(r.stage, self.records[r.stage]['config'], self.records[r.stage]['checkpoint'])
+                     for r in self.pretrain_runs]
+        results, commands = {}, []
+        from mmengine.logging import MMLogger
+        MMLogger.get_current_instance().setLevel('WARNING')  # not a line per initialised weight
+        for name, config, checkpoint in encoders:
+            results[name] = probe_encoder(self._config(config), checkpoint, files['train'], files['test'],
+                                          P.probe_train, P.probe_test, seed=self.args.seed)
+            commands.append(f'python tools/analysis/probe_encoder.py {config} '
+                            f'{checkpoint or ""} --train {files["train"]} --test '
+                            f'{files["test"]} --num-train {P.probe_train} --num-test '
+                            f'{P.probe_test} --out {stage_dir / (name + ".json")}')
+        out = stage_dir / 'diagnostics.json'
+        out.write_text(json.dumps(results, indent=1))
+        rnd, best = results['random']['first_char']['value'], max(
+            results, key=lambda n: results[n]['first_char']['value'])
+        return dict(line=f'first-character probe: random weights {100 * rnd:.1f}%, best '
+                    f'{best} {100 * results[best]["first_char"]["value"]:.1f}%',
+                    results=str(out), commands=commands)
+
     # ------------------------------------------------------------------ stage 4: attention
     def attention(self, stage_dir: Path) -> dict:
         from argparse import Namespace
 
         from ..analysis.attention_maps import run
         data = Path(self.records['render']['finetune']) / 'textrecog_regular.json'
-        encoders = [(f'finetuned_{i}', self.records[f'finetune_{i}']) for i in INITS]
-        encoders += [(f'pretrained_{a}', self.records[f'pretrain_{a}']) for a in PRETRAIN]
-        results, commands = {}, []
-        for name, rec in encoders:
+        encoders = [r.stage for r in self.attention_finetunes()]
+        encoders += [r.stage for r in self.pretrain_runs]
+        results, commands, full = {}, [], ATTENTION_SCALES[-1]
+        for name in encoders:
+            rec = self.records[name]
             options = Namespace(config=rec['config'], checkpoint=rec['checkpoint'],
                                 data=str(data), num=self.profile.attention_images,
                                 scales=[tuple(map(int, s.split('x'))) for s in ATTENTION_SCALES],
@@ -235,10 +305,13 @@ class Study(StageScheduler):
             argv = [rec['config'], rec['checkpoint'], '--data', str(data), '--num',
                     str(self.profile.attention_images), '--out', str(stage_dir), '--name',
                     name, '--scales', *ATTENTION_SCALES]
-            results[name] = dict(png=res['grid_png'], scales=res['scales'])
+            per_image = [(i['text_attention_fraction'][full], i['chance'][full])
+                         for i in res['images'] if i['text_attention_fraction'][full] is not None]
+            results[name] = dict(png=res['grid_png'], scales=res['scales'],
+                                 fraction=[f for f, _ in per_image],
+                                 chance=[c for _, c in per_image])
             commands.append('python tools/analysis/attention_maps.py ' + ' '.join(argv))
-        full = ATTENTION_SCALES[-1]
-        shown = ', '.join(f'{n.split("_", 1)[1]} {100 * r["scales"][full]["text_attention_fraction"]:.0f}%'
-                          for n, r in results.items() if n.startswith('finetuned'))
+        shown = ', '.join(f'{n} {100 * r["scales"][full]["text_attention_fraction"]:.0f}%'
+                          for n, r in results.items() if n.startswith('finetune'))
         return dict(line=f'attention on text at {full} (fine-tuned): {shown}',
                     encoders=results, commands=commands)

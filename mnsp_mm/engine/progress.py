@@ -26,7 +26,7 @@ def _loss_terms(outputs) -> Dict[str, float]:
     for key, value in outputs.items():
         if key.startswith('loss'):
             try:
-                terms[key] = float(value)
+                terms[key] = float(value.detach() if hasattr(value, 'detach') else value)
             except (TypeError, ValueError):
                 continue
     return terms

@@ -1,11 +1,14 @@
 """The reading table: out-of-vocabulary and in-vocabulary word accuracy per test set, with
 bootstrap intervals, paired differences to a reference row and a guessing baseline.
 
-Input is one ``{set: rows}`` mapping per method, the rows of :class:`TextPredictionDump`
-(or of any reader giving ``gt`` / ``pred`` per crop, e.g. Tesseract), in the same crop order
-for every method, so that differences can be paired crop by crop.
+Input is one ``{set: rows}`` mapping per method (or a list of them, one per run: seeds), the
+rows of :class:`TextPredictionDump` (or of any reader giving ``gt`` / ``pred`` per crop, e.g.
+Tesseract), in the same crop order for every method and run, so that differences can be paired
+crop by crop. A method with several runs scores each crop by the mean over its runs (the
+expected score of a run), so its interval and its paired differences are over crops, and
+:meth:`ReadingTable.run_means` gives the spread over runs.
 """
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -22,37 +25,47 @@ def _cell(interval: Optional[Interval], with_ci: bool = True) -> str:
     return f'{value} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]' if with_ci else value
 
 
-def _check_same_crops(methods: Mapping[str, Rows], sets: Sequence[str]) -> None:
-    ref_name, ref = next(iter(methods.items()))
-    for name, rows in methods.items():
-        for s in sets:
-            if [r['gt'] for r in rows[s]] != [r['gt'] for r in ref[s]]:
-                raise ValueError(f'{name!r} and {ref_name!r} have different test crops in set '
-                                 f'{s!r}: paired comparisons need the same crops in order')
+def _check_same_crops(methods: Mapping[str, List[Rows]], sets: Sequence[str]) -> None:
+    ref_name, (ref, *_) = next(iter(methods.items()))
+    for name, runs in methods.items():
+        for k, rows in enumerate(runs):
+            for s in sets:
+                if [r['gt'] for r in rows[s]] != [r['gt'] for r in ref[s]]:
+                    raise ValueError(f'{name!r} (run {k}) and {ref_name!r} have different test '
+                                     f'crops in set {s!r}: paired comparisons need the same '
+                                     'crops in order')
 
 
 class ReadingTable:
     """Per-crop scores of several methods on the same test sets.
 
     Args:
-        methods: method name -> ``{set: rows}``; every method has every set, same crops.
+        methods: method name -> ``{set: rows}``, or a list of them (one per run); every run
+            has every set, same crops.
         train_labels: the training labels (decide in- vs out-of-vocabulary).
         sets: test sets in column order (default: the first method's).
         num: bootstrap resamples; seed: their seed.
     """
 
-    def __init__(self, methods: Mapping[str, Rows], train_labels: Sequence[str],
-                 sets: Optional[Sequence[str]] = None, num: int = 2000, seed: int = 0):
+    def __init__(self, methods: Mapping[str, Union[Rows, Sequence[Rows]]],
+                 train_labels: Sequence[str], sets: Optional[Sequence[str]] = None,
+                 num: int = 2000, seed: int = 0):
         if not methods:
             raise ValueError('ReadingTable: no methods')
-        self.sets = list(sets or next(iter(methods.values())))
-        _check_same_crops(methods, self.sets)
-        first = next(iter(methods.values()))
+        runs = {m: list(v) if isinstance(v, (list, tuple)) else [v] for m, v in methods.items()}
+        empty = [m for m, v in runs.items() if not v]
+        if empty:
+            raise ValueError(f'ReadingTable: no runs for {empty}')
+        first = next(iter(runs.values()))[0]
+        self.sets = list(sets or first)
+        _check_same_crops(runs, self.sets)
         self.iv = {s: in_vocabulary(first[s], train_labels) for s in self.sets}
-        self.word = {m: {s: word_correct(rows[s]) for s in self.sets}
-                     for m, rows in methods.items()}
-        self.ned = {m: {s: one_minus_ned(rows[s]) for s in self.sets}
-                    for m, rows in methods.items()}
+        self.run_word = {m: [{s: word_correct(rows[s]) for s in self.sets} for rows in v]
+                         for m, v in runs.items()}
+        self.word = {m: {s: np.mean([r[s] for r in v], axis=0) for s in self.sets}
+                     for m, v in self.run_word.items()}
+        self.ned = {m: {s: np.mean([one_minus_ned(rows[s]) for rows in v], axis=0)
+                        for s in self.sets} for m, v in runs.items()}
         guess = {s: guess_baseline(first[s], train_labels, seed=seed) for s in self.sets}
         self.guess = {'word': {s: g['word'] for s, g in guess.items()},
                       'ned': {s: g['ned'] for s, g in guess.items()}}
@@ -91,6 +104,16 @@ class ReadingTable:
         va, strata = self._pick(scores[a], part)
         vb, _ = self._pick(scores[b], part)
         return paired_difference(va, vb, strata, self.num, seed=self.seed)
+
+    def run_means(self, method: str, part: str = 'oov') -> List[float]:
+        """Each run's mean over sets of the WAICS of ``part`` (the spread over seeds)."""
+        means = []
+        for run in self.run_word[method]:
+            values, strata = self._pick(run, part)
+            strata = np.asarray(strata)
+            means.append(float(np.mean([values[strata == s].mean() for s in self.sets
+                                        if (strata == s).any()])))
+        return means
 
     def counts(self) -> Dict[str, Dict[str, int]]:
         """``{set: {'oov': n, 'iv': n}}``."""

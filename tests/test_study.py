@@ -1,0 +1,143 @@
+"""The study's plan, budget accounting and aggregation over seeds (no training here; the
+quick profile's run is in test_demo.py)."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnsp_mm.demo import METHODS, PROFILES, build_plan
+from mnsp_mm.demo.plan import FinetuneRun, PretrainRun, row_label
+from mnsp_mm.evaluation.reading_table import ReadingTable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _study(profile, tmp_path):
+    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    study = tool.Study(tool.parse_args(['--profile', profile, '--work-dir', str(tmp_path)]))
+    study.records['render'] = dict(pool=str(tmp_path / 'pool'))
+    for run in study.pretrain_runs:
+        study.records[run.stage] = dict(checkpoint=f'{run.stage}.pth')
+    return study
+
+
+def test_study_plan_has_the_seeds_rows_and_ablations_the_issue_asks_for():
+    P = PROFILES['study']
+    pretrain, finetune = build_plan(P.methods, P.pretrain_seeds, P.finetune_seeds, P.recipes)
+    stages = [r.stage for r in pretrain] + [r.stage for r in finetune]
+    assert len(stages) == len(set(stages))
+    for m in ('mae', 'lmim', 'mnsp'):
+        assert {r.seed for r in pretrain if r.method == m} == {0, 1}
+        assert [r.seed for r in finetune if r.row == m and r.pretrain_seed == 0] == [0, 1, 2]
+        assert [r.seed for r in finetune if r.row == m and r.pretrain_seed == 1] == [0]
+    assert [r.seed for r in finetune if r.row == 'scratch'] == [0, 1, 2]
+    for m in ('lmim_pixel', 'mnsp_pixel', 'lmim_no_guidance', 'lmim_no_alignment',
+              'mnsp_nsp_only', 'mnsp_mim_only', 'mnsp_nsp_mim', 'mnsp_2_scales'):
+        assert [r.stage for r in pretrain if r.method == m] == [f'pretrain_{m}']
+    assert PretrainRun('lmim', 1).teacher_stage == 'pretrain_mae_seed1'
+    assert PretrainRun('mnsp_pixel').teacher_stage is None
+    assert pretrain[0] == PretrainRun('mae', 0)  # every teacher starts first
+    assert FinetuneRun('mae', 0, 0, 'layer_decay').stage == 'finetune_mae_layer_decay'
+    assert row_label('mae:layer_decay') == 'MAE (MAERec), fine-tuned with layer decay 0.75'
+    assert PROFILES['default'].methods == ('mae', 'lmim', 'mnsp')
+
+
+def test_bad_plans_name_the_profile_field():
+    with pytest.raises(ValueError, match='Profile.methods: unknown'):
+        build_plan(('mae', 'byol'), 1, 1)
+    with pytest.raises(ValueError, match='needs mae'):
+        build_plan(('lmim', ), 1, 1)
+    with pytest.raises(ValueError, match='finetune_seeds=0'):
+        build_plan(('mae', ), 1, 0)
+
+
+@pytest.mark.parametrize('profile', ['default', 'study'])
+def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
+    """Budget accounting: iterations x batch is one number for every pretraining run of a
+    profile, no run starts from another run's weights, and each teacher is its seed's MAE."""
+    study = _study(profile, tmp_path)
+    seen = set()
+    for run in study.pretrain_runs:
+        options = study.pretrain_options(run)
+        seen.add(options['train_cfg.max_iters'] * options['train_dataloader.batch_size'])
+        assert 'model.backbone.pretrained' not in options
+        teacher = options.get('model.target_generator.checkpoint')
+        assert teacher == (f'{PretrainRun("mae", run.seed).stage}.pth'
+                           if METHODS[run.method].teacher else None), run
+        assert options['randomness.seed'] == run.seed
+    P = study.profile
+    assert seen == {P.pretrain_iters * P.pretrain_batch}
+
+
+def test_adding_a_row_leaves_the_done_stages_done(tmp_path):
+    """Which rows and seeds a profile has is the plan, not an input of a stage."""
+    from dataclasses import replace
+    study = _study('default', tmp_path)
+    before = study.params()
+    study.profile = replace(study.profile, methods=PROFILES['study'].methods, finetune_seeds=3)
+    assert study.params() == before
+    study.profile = replace(study.profile, pretrain_iters=study.profile.pretrain_iters + 1)
+    assert study.params() != before
+
+
+@pytest.mark.parametrize('method', sorted(METHODS))
+def test_every_method_config_builds_and_gives_its_losses(method):
+    """Each pretraining config of the study builds from random weights and its loss has
+    exactly the terms its switches leave on."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+
+    from mnsp_mm.apis import load_config
+    cfg = load_config(str(ROOT / METHODS[method].config))
+    if cfg.model.get('target_generator', {}).get('type') == 'FrozenTeacher':  # no file here
+        cfg.model.target_generator.update(checkpoint=None, random_init=True)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    losses = model.loss(model.dummy_inputs(2), [])
+    expected = {
+        'mae': {'loss'}, 'lmim': {'loss_mim', 'loss_align'},
+        'lmim_pixel': {'loss_mim', 'loss_align'}, 'lmim_no_guidance': {'loss_mim'},
+        'lmim_no_alignment': {'loss_mim'}, 'mnsp': {'loss_nsp', 'loss_mim', 'loss_mla'},
+        'mnsp_pixel': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mnsp_nsp_only': {'loss_nsp'},
+        'mnsp_mim_only': {'loss_mim'}, 'mnsp_nsp_mim': {'loss_nsp', 'loss_mim'},
+        'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}}[method]
+    assert set(losses) == expected
+    assert all(torch.isfinite(v) for v in losses.values())
+    if method == 'mnsp_2_scales':
+        assert model.grids == [(2, 8), (4, 16)]
+    if method.endswith('_pixel'):
+        assert type(model.target_generator).__name__ == 'PixelTarget'
+
+
+def _rows(preds, gts):
+    return {'a': [dict(gt=g, pred=p) for g, p in zip(gts, preds)]}
+
+
+def test_reading_table_pools_runs_crop_by_crop_and_keeps_their_spread():
+    """Known case: two runs read crops {0, 2} and {0, 1}: each crop scores the mean over
+    runs (1, .5, .5, 0), both runs read half of the crops, and the paired difference to a
+    method reading only crop 0 is 0.5 - 0.25 = 0.25."""
+    gts = ['ab', 'cd', 'ef', 'gh']
+    run1 = _rows(['ab', 'x', 'ef', 'x'], gts)
+    run2 = _rows(['ab', 'cd', 'x', 'x'], gts)
+    other = _rows(['ab', 'x', 'x', 'x'], gts)
+    table = ReadingTable({'two runs': [run1, run2], 'one run': other}, ['zz'], num=500)
+    assert np.allclose(table.word['two runs']['a'], [1, .5, .5, 0])
+    assert table.run_means('two runs') == [0.5, 0.5]
+    assert table.difference('two runs', 'one run').value == pytest.approx(0.25)
+    with pytest.raises(ValueError, match=r"'two runs' \(run 1\)"):
+        ReadingTable({'two runs': [run1, _rows(['ab'] * 4, ['ab', 'cd', 'ef', 'zz'])]}, [])
+
+
+def test_forest_plot_draws_every_difference(tmp_path):
+    from mnsp_mm.demo.figures import forest_plot
+    from mnsp_mm.evaluation.bootstrap import Interval
+    path = forest_plot([('LMIM', 'main', Interval(-1.0, -3.0, 1.0)),
+                        ('MNSP, NSP only', 'ablation', Interval(2.0, 0.5, 3.5))], 'MAE',
+                       tmp_path / 'forest.png')
+    assert path.stat().st_size > 1000
