@@ -42,6 +42,9 @@ def test_study_plan_has_the_seeds_rows_and_ablations_the_issue_asks_for():
     assert PretrainRun('mnsp_pixel').teacher_stage is None
     assert pretrain[0] == PretrainRun('mae', 0)  # every teacher starts first
     assert FinetuneRun('mae', 0, 0, 'layer_decay').stage == 'finetune_mae_layer_decay'
+    extra = [(r.stage, r.iters(100)) for r in finetune if r.recipe]
+    assert extra == [('finetune_scratch_long', 200), ('finetune_mae_long', 200)]
+    assert FinetuneRun('mae', 0, 0, 'layer_decay').iters(100) == 100
     assert row_label('mae:layer_decay') == 'MAE (MAERec), fine-tuned with layer decay 0.75'
     assert PROFILES['default'].methods == ('mae', 'lmim', 'mnsp')
 
@@ -51,6 +54,8 @@ def test_bad_plans_name_the_profile_field():
         build_plan(('mae', 'byol'), 1, 1)
     with pytest.raises(ValueError, match='needs mae'):
         build_plan(('lmim', ), 1, 1)
+    with pytest.raises(ValueError, match='Profile.recipes'):
+        build_plan(('mae', ), 1, 1, (('lmim', 'long'), ))
     with pytest.raises(ValueError, match='finetune_seeds=0'):
         build_plan(('mae', ), 1, 0)
 
@@ -63,7 +68,12 @@ def test_budget_every_method_sees_the_same_images_from_random_weights(profile, t
     seen = set()
     for run in study.pretrain_runs:
         options = study.pretrain_options(run)
-        seen.add(options['train_cfg.max_iters'] * options['train_dataloader.batch_size'])
+        images = options['train_cfg.max_iters'] * options['train_dataloader.batch_size']
+        if run.method == 'mae_4x':  # the budget ablation, labelled as such
+            assert images == 4 * study.profile.pretrain_iters * study.profile.pretrain_batch
+            assert '4x' in METHODS[run.method].label
+            continue
+        seen.add(images)
         assert 'model.backbone.pretrained' not in options
         teacher = options.get('model.target_generator.checkpoint')
         assert teacher == (f'{PretrainRun("mae", run.seed).stage}.pth'
@@ -80,6 +90,10 @@ def test_adding_a_row_leaves_the_done_stages_done(tmp_path):
     before = study.params()
     study.profile = replace(study.profile, methods=PROFILES['study'].methods, finetune_seeds=3)
     assert study.params() == before
+    study.profile = replace(study.profile, attention_images=3, probe_test=5)
+    assert study.params() == before and study.params(stage='render') == before
+    assert study.params(stage='attention') != before
+    assert study.params(stage='diagnostics') != study.params(stage='attention')
     study.profile = replace(study.profile, pretrain_iters=study.profile.pretrain_iters + 1)
     assert study.params() != before
 
@@ -105,7 +119,7 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'lmim_no_alignment': {'loss_mim'}, 'mnsp': {'loss_nsp', 'loss_mim', 'loss_mla'},
         'mnsp_pixel': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mnsp_nsp_only': {'loss_nsp'},
         'mnsp_mim_only': {'loss_mim'}, 'mnsp_nsp_mim': {'loss_nsp', 'loss_mim'},
-        'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}}[method]
+        'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'}}[method]
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     if method == 'mnsp_2_scales':

@@ -29,12 +29,15 @@ class Method:
         group: ``'main'`` (the compared methods: seeds), ``'teacher-free'`` (pixel targets)
             or ``'ablation'`` (one switch off).
         reference: the row it is compared with in the ablation table.
+        budget: its images seen as a multiple of the common budget (1 for every compared
+            method; the budget ablation alone differs, and says so in its label).
     """
     label: str
     config: str
     teacher: bool
     group: str
     reference: str
+    budget: int = 1
 
 
 def _ablation(name: str, label: str, reference: str, group: str = 'ablation',
@@ -56,11 +59,16 @@ METHODS: Dict[str, Method] = {
     'mnsp_mim_only': _ablation('mnsp_mim-only', 'MNSP, MIM only', 'mnsp'),
     'mnsp_nsp_mim': _ablation('mnsp_nsp-mim', 'MNSP, NSP + MIM (no MLA)', 'mnsp'),
     'mnsp_2_scales': _ablation('mnsp_2-scales', 'MNSP, 2 scales', 'mnsp'),
+    # does a longer pretraining change the picture? (the teacher of every row stays 1x)
+    'mae_4x': Method('MAE, 4x the images seen', 'configs/demo/mae_pretrain.py', False,
+                     'ablation', 'mae', budget=4),
 }
-# Fine-tuning recipes: every row uses configs/demo/finetune.py; the others are extra rows
-# (an initialisation fine-tuned another way), named ``<init> <recipe>``.
+# Fine-tuning recipes: every row uses configs/demo/finetune.py for Profile.finetune_iters;
+# a recipe is an extra row (an initialisation fine-tuned another way): key -> (config,
+# description, multiple of the fine-tuning steps).
 FINETUNE = 'configs/demo/finetune.py'
-RECIPES = {'layer_decay': ('configs/demo/finetune_layer-decay.py', 'layer decay 0.75')}
+RECIPES = {'layer_decay': ('configs/demo/finetune_layer-decay.py', 'layer decay 0.75', 1),
+           'long': (FINETUNE, '2x the steps', 2)}
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,10 @@ class FinetuneRun:
     def config(self) -> str:
         return RECIPES[self.recipe][0] if self.recipe else FINETUNE
 
+    def iters(self, finetune_iters: int) -> int:
+        """Its fine-tuning steps, given the profile's."""
+        return finetune_iters * (RECIPES[self.recipe][2] if self.recipe else 1)
+
 
 def row_label(row: str) -> str:
     """Display name of a report row (``scratch``, a method, or ``method:recipe``)."""
@@ -121,13 +133,14 @@ def row_group(row: str) -> str:
 
 
 def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: int,
-               recipes: Tuple[str, ...] = ()) -> Tuple[List[PretrainRun], List[FinetuneRun]]:
+               recipes: Tuple[Tuple[str, str], ...] = ()
+               ) -> Tuple[List[PretrainRun], List[FinetuneRun]]:
     """Every pretraining and fine-tuning run of a profile, in the order they should start.
 
     The main methods get ``pretrain_seeds`` pretraining seeds; scratch and each main
     method's seed-0 encoder get ``finetune_seeds`` fine-tuning seeds, the encoders of the
-    other pretraining seeds one. Teacher-free rows and ablations get one of each. Recipes are
-    extra rows on MAE's seed-0 encoder.
+    other pretraining seeds one. Teacher-free rows and ablations get one of each. Recipes
+    ``(init, recipe)`` are extra rows, one run on the seed-0 encoder (or from scratch).
 
     Raises:
         ValueError: an unknown method or recipe, a method with a teacher but no ``mae``, or
@@ -136,13 +149,14 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f'Profile.methods: unknown {unknown}; known {sorted(METHODS)}')
-    if [r for r in recipes if r not in RECIPES]:
-        raise ValueError(f'Profile.recipes: unknown {list(recipes)}; known {sorted(RECIPES)}')
+    if [r for i, r in recipes if r not in RECIPES or (i != SCRATCH and i not in methods)]:
+        raise ValueError(f'Profile.recipes={list(recipes)}: (init, recipe) pairs with init '
+                         f'scratch or one of Profile.methods and a recipe of {sorted(RECIPES)}')
     if pretrain_seeds < 1 or finetune_seeds < 1:
         raise ValueError(f'Profile.pretrain_seeds={pretrain_seeds} and finetune_seeds='
                          f'{finetune_seeds} must be at least 1')
-    if 'mae' not in methods and (recipes or any(METHODS[m].teacher for m in methods)):
-        raise ValueError(f'Profile.methods={methods}: a teacher or recipe row needs mae')
+    if 'mae' not in methods and any(METHODS[m].teacher for m in methods):
+        raise ValueError(f'Profile.methods={methods}: a method with a teacher needs mae')
     seeds = {m: range(pretrain_seeds if METHODS[m].group == 'main' else 1) for m in methods}
     # MAE first (it is every teacher), then the runs that take longest
     order = sorted(methods, key=lambda m: (m != 'mae', METHODS[m].group != 'main'))
@@ -152,5 +166,5 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
         for s in seeds[m]:
             ft_seeds = finetune_seeds if s == 0 and METHODS[m].group == 'main' else 1
             finetune += [FinetuneRun(m, s, f) for f in range(ft_seeds)]
-    finetune += [FinetuneRun('mae', 0, 0, r) for r in recipes]
+    finetune += [FinetuneRun(i, 0, 0, r) for i, r in recipes]
     return pretrain, finetune

@@ -23,16 +23,16 @@ class Profile:
     methods: Tuple[str, ...] = ('mae', 'lmim', 'mnsp')  # plan.METHODS keys
     pretrain_seeds: int = 1  # of the main methods
     finetune_seeds: int = 1  # of scratch and of each main method's seed-0 encoder
-    recipes: Tuple[str, ...] = ()  # extra fine-tuning rows on MAE (plan.RECIPES)
+    recipes: Tuple[Tuple[str, str], ...] = ()  # extra rows: (init, plan.RECIPES key)
 
 
 MAIN = ('mae', 'lmim', 'mnsp')
 ABLATIONS = ('lmim_no_guidance', 'lmim_no_alignment', 'mnsp_nsp_only', 'mnsp_mim_only',
-             'mnsp_nsp_mim', 'mnsp_2_scales')
+             'mnsp_nsp_mim', 'mnsp_2_scales', 'mae_4x')
 # The budget of `make demo` and `make study` (docs/study.md says how it was set): 16,000
 # images seen per pretraining method (1.6 passes over the pool); 800 fine-tuning steps x 32.
 _SIZES = dict(pool=10000, train=30000, test=300, pretrain_batch=64, pretrain_iters=250,
-              finetune_batch=32, finetune_iters=800, attention_images=48, probe_train=2000,
+              finetune_batch=32, finetune_iters=800, attention_images=32, probe_train=2000,
               probe_test=1000)
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
@@ -41,9 +41,11 @@ PROFILES = {
     # the main rows, one seed each
     'default': Profile(**_SIZES),
     # every row: 2 pretraining seeds and 3 fine-tuning seeds of the main rows, the
-    # teacher-free rows, the ablations and the layer-decay recipe
+    # teacher-free rows, the ablations (a longer MAE pretraining among them), and scratch
+    # and the reference (MAE) fine-tuned for twice the steps
     'study': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
-                     pretrain_seeds=2, finetune_seeds=3, recipes=('layer_decay', )),
+                     pretrain_seeds=2, finetune_seeds=3,
+                     recipes=(('scratch', 'long'), ('mae', 'long'))),
 }
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers

@@ -111,6 +111,15 @@ def reading_table(study, rows: Mapping[str, list], test_sets) -> ReadingTable:
     return ReadingTable(methods, [e['instances'][0]['text'] for e in train], list(test_sets))
 
 
+def _recipe(config: str) -> dict:
+    """What a fine-tuning config trains with, but the initialisation and the seed."""
+    from ..apis import load_config
+    cfg = load_config(config).to_dict()
+    cfg['model']['backbone'].pop('pretrained', None)
+    return json.loads(json.dumps({k: cfg.get(k) for k in (
+        'model', 'optim_wrapper', 'param_scheduler', 'train_cfg')}, default=repr))
+
+
 def _summary_table(table: ReadingTable, rows: Mapping[str, list]) -> List[str]:
     ref = row_label(REFERENCE)
     out = ['| row | runs (pretraining x fine-tuning seeds) | OOV WAICS [95% CI] | '
@@ -174,7 +183,8 @@ def _budget_table(study) -> List[str]:
                    f'{_minutes(seconds)} | {recs[0]["gflop_per_image"]:.3f} | '
                    f'{recs[0]["train_gflop"] / 1e3:.1f} | {teacher} |')
     out += ['', f'Fine-tuning: the same {P.finetune_iters} steps x {P.finetune_batch} '
-            f'({P.finetune_iters * P.finetune_batch:,} labeled crops seen) for every row.']
+            f'({P.finetune_iters * P.finetune_batch:,} labeled crops seen) for every row but '
+            'the extra recipe rows (which say what they change).']
     return out
 
 
@@ -186,6 +196,8 @@ def _ablation_table(table: ReadingTable, rows: Mapping[str, list]) -> List[str]:
             continue
         init, _, recipe = row.partition(':')
         ref = row_label(init if recipe else METHODS[init].reference)
+        if ref not in table.word:
+            continue
         label = row_label(row)
         out.append(f'| {label} | {ref} | {_pct(table.interval(table.word[label], "oov"))} | '
                    f'{_diff(table.difference(label, ref))} |')
@@ -294,6 +306,12 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
     sizes = records['render']['sizes']
     counts = table.counts()
     images = P.pretrain_iters * P.pretrain_batch
+    # the rows were fine-tuned with the same recipe except the recipe rows: check, not assume
+    recipes = {json.dumps(_recipe(records[r.stage]['config']), sort_keys=True)
+               for runs in rows.values() for r in runs if not r.recipe}
+    if len(recipes) > 1:
+        raise ValueError('the fine-tuning configs of the rows differ in more than their '
+                         'initialisation and seed; see <work-dir>/configs/finetune_*.py')
 
     out = [f'# mnsp_mm study on synthetic text: scratch, MAE, LMIM and MNSP at equal budget '
            f'(profile `{profile_name}`)', '',
@@ -305,7 +323,8 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
            f'- A tiny TextViT (a small CNN as patch embedding, 4 layers, 96-d, 8x8 patches on '
            f'32x128 crops) is pretrained on {sizes["pool"]:,} unlabeled crops by every method '
            f'**from random weights for the same {images:,} images seen** ({P.pretrain_iters} '
-           f'iterations x {P.pretrain_batch}). LMIM, MNSP and their ablations use the finished '
+           f'iterations x {P.pretrain_batch}; the budget ablation alone gets a multiple and '
+           'says so). LMIM, MNSP and their ablations use the finished '
            'MAE run of the same seed as frozen teacher; its cost is the MAE row\'s. The '
            'pixel-target rows need no teacher.',
            f'- The recogniser (the TextViT with a CTC head over its 16 token columns) is '

@@ -18,6 +18,9 @@ from typing import Callable, Dict, List, Optional
 from .profiles import REPO
 
 PLAN_FIELDS = ('methods', 'pretrain_seeds', 'finetune_seeds', 'recipes')
+# profile fields only the analysis stages read: a change redoes those alone
+ANALYSIS_FIELDS = {'diagnostics': ('probe_train', 'probe_test'),
+                   'attention': ('attention_images', )}
 
 
 class StageScheduler:
@@ -45,16 +48,18 @@ class StageScheduler:
         """Every stage, in order (``--force`` names are checked against it)."""
         raise NotImplementedError
 
-    def params(self, config: Optional[str] = None) -> dict:
+    def params(self, config: Optional[str] = None, stage: Optional[str] = None) -> dict:
         """What a stage's output depends on; a change reruns the stage from scratch.
 
         Args:
             config: the stage's config file; its content (with its ``_base_`` files) counts.
+            stage: the stage's name (the analysis fields count for their stage alone).
         """
         # which rows and seeds a profile has is the plan, not a stage's input: adding a row
-        # leaves the other stages done
-        profile = {k: v for k, v in dataclasses.asdict(self.profile).items()
-                   if k not in PLAN_FIELDS}
+        # leaves the other stages done; so does a change of what only an analysis reads
+        skip = set(PLAN_FIELDS) | {f for name, fields in ANALYSIS_FIELDS.items()
+                                   if name != stage for f in fields}
+        profile = {k: v for k, v in dataclasses.asdict(self.profile).items() if k not in skip}
         params = dict(profile=profile, seed=self.args.seed)
         if config:
             from mmengine.config import Config
@@ -67,7 +72,7 @@ class StageScheduler:
         """Clear stage ``name`` if it is stale; its record if it is done, else None."""
         stage_dir = self.root / name
         done, params_file = stage_dir / 'done.json', stage_dir / 'params.json'
-        params = self.params(config)
+        params = self.params(config, name)
         stale = any(self.records[d].get('ran') for d in depends)
         if name in self.forced or stale or (
                 params_file.is_file() and json.loads(params_file.read_text()) != params):

@@ -149,17 +149,21 @@ class Study(StageScheduler):
         options = {'train_dataloader.dataset.sources': [
             dict(type='lmdb', path=self.records['render']['pool'])],
             'train_dataloader.batch_size': P.pretrain_batch,
-            **run_options(P.pretrain_iters, self.args.seed + run.seed)}
+            **run_options(self.pretrain_iters(run), self.args.seed + run.seed)}
         if run.teacher_stage:  # the student starts from random weights, as in the LMIM code
             options['model.target_generator.checkpoint'] = \
                 self.records[run.teacher_stage]['checkpoint']
         return options
 
+    def pretrain_iters(self, run: PretrainRun) -> int:
+        """The common budget (x the method's multiple: 1 but for the budget ablation)."""
+        return self.profile.pretrain_iters * METHODS[run.method].budget
+
     def pretrain(self, run: PretrainRun) -> Callable[[Path], dict]:
         def stage(stage_dir: Path) -> dict:
             from ..bench.flops import pretrain_flops
             from ..engine.progress import read_losses
-            P, method = self.profile, METHODS[run.method]
+            P, method, iters = self.profile, METHODS[run.method], self.pretrain_iters(run)
             config = self._dump(method.config, run.stage, self.pretrain_options(run),
                                 stage_dir)
             runner = self._runner(config, stage_dir, f'pretrain {method.label} s{run.seed}')
@@ -170,13 +174,13 @@ class Study(StageScheduler):
             terms = sorted({t for r in records for t in r if t.startswith('loss')})
             first = {t: sum(r.get(t, 0.0) for r in records[:k]) / k for t in terms}
             last = {t: sum(r.get(t, 0.0) for r in records[-k:]) / k for t in terms}
-            images = P.pretrain_iters * P.pretrain_batch
-            return dict(line=f'{method.label} (seed {run.seed}): {P.pretrain_iters} iters x '
+            images = iters * P.pretrain_batch
+            return dict(line=f'{method.label} (seed {run.seed}): {iters} iters x '
                         f'{P.pretrain_batch} from random weights, loss {first["loss"]:.3f} -> '
                         f'{last["loss"]:.3f} (mean of first/last {k})',
-                        checkpoint=str(stage_dir / f'iter_{P.pretrain_iters}.pth'),
+                        checkpoint=str(stage_dir / f'iter_{iters}.pth'),
                         config=str(config), method=run.method, seed=run.seed,
-                        teacher_stage=run.teacher_stage, iters=P.pretrain_iters,
+                        teacher_stage=run.teacher_stage, iters=iters,
                         images_seen=images, gflop_per_image=flops['train_gflop'],
                         teacher_gmac_per_image=flops['teacher_gmac'],
                         train_gflop=images * flops['train_gflop'],
@@ -194,7 +198,7 @@ class Study(StageScheduler):
             options = {'train_dataloader.dataset.data_root': ft,
                        'train_dataloader.batch_size': P.finetune_batch,
                        'model.backbone.pretrained': pretrained,
-                       **run_options(P.finetune_iters, self.args.seed + run.seed)}
+                       **run_options(run.iters(P.finetune_iters), self.args.seed + run.seed)}
             options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
                             for i in range(len(TEST_SETS))})
             preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
@@ -208,7 +212,8 @@ class Study(StageScheduler):
                                   f'p{run.pretrain_seed}f{run.seed}')
             runner.train()
             metrics = {k: float(v) for k, v in runner.test().items()}
-            ckpt = stage_dir / f'iter_{P.finetune_iters}.pth'
+            iters = run.iters(P.finetune_iters)
+            ckpt = stage_dir / f'iter_{iters}.pth'
             counts = {name: P.test for name in TEST_SETS}
             metrics_file = stage_dir / 'test_metrics.json'
             metrics_file.write_text(json.dumps(dict(
@@ -217,10 +222,11 @@ class Study(StageScheduler):
             key = 'recog/word_acc_ignore_case_symbol'
             mean = sum(metrics[f'{n}/{key}'] for n in TEST_SETS) / len(TEST_SETS)
             return dict(line=f'{label} (pretraining seed {run.pretrain_seed}, fine-tuning '
-                        f'seed {run.seed}): {P.finetune_iters} iters x {P.finetune_batch} on '
+                        f'seed {run.seed}): {iters} iters x {P.finetune_batch} on '
                         f'{P.train} labels; mean WAICS over {len(TEST_SETS)} test sets '
                         f'{100 * mean:.1f}%',
                         row=run.row, pretrain_seed=run.pretrain_seed, seed=run.seed,
+                        iters=iters,
                         checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
                         predictions=str(preds),
                         commands=[self._train_command(config),
@@ -261,7 +267,7 @@ class Study(StageScheduler):
         for part, rows in (('train', data[:P.probe_train]),
                            ('test', data[P.probe_train:P.probe_train + P.probe_test])):
             files[part] = stage_dir / f'probe_{part}.json'  # absolute image paths
-            rows = [dict(e, img_path=str(ft / e['img_path'])) for e in rows]
+            rows = [dict(e, img_path=str((ft / e['img_path']).resolve())) for e in rows]
             files[part].write_text(json.dumps(dict(entries, data_list=rows)))
         encoders = [('random', self.records[self.pretrain_runs[0].stage]['config'], None)]
         encoders += [(r.stage, self.records[r.stage]['config'], self.records[r.stage]['checkpoint'])
