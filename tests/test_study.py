@@ -155,3 +155,29 @@ def test_forest_plot_draws_every_difference(tmp_path):
                         ('MNSP, NSP only', 'ablation', Interval(2.0, 0.5, 3.5))], 'MAE',
                        tmp_path / 'forest.png')
     assert path.stat().st_size > 1000
+
+
+def test_probe_annotations_work_from_a_relative_work_dir(tmp_path, monkeypatch):
+    """The demo's default work dir is relative (work_dirs/demo): the probes' annotation files
+    live in another directory, so their image paths must be absolute (a relative one was
+    read against the annotation's directory and not found)."""
+    import json
+    monkeypatch.chdir(tmp_path)
+    study = _study('quick', Path('work'))
+    ft = Path('work/data/finetune')
+    (ft / 'imgs').mkdir(parents=True)
+    entries = [dict(img_path=f'imgs/{i}.png', instances=[dict(text='ab')]) for i in range(100)]
+    for e in entries:
+        (ft / e['img_path']).write_bytes(b'')
+    (ft / 'textrecog_train.json').write_text(json.dumps(dict(metainfo={}, data_list=entries)))
+    study.records['render']['finetune'] = str(ft)
+    stage = Path('work/diagnostics')
+    stage.mkdir(parents=True)
+    files = study.probe_annotations(stage)
+    for part, num in (('train', study.profile.probe_train), ('test', study.profile.probe_test)):
+        rows = json.loads(files[part].read_text())['data_list']
+        assert len(rows) == num and all(Path(r['img_path']).is_absolute() for r in rows)
+        assert all((files[part].parent / r['img_path']).is_file() for r in rows)
+    study.profile = type(study.profile)(**{**study.profile.__dict__, 'probe_train': 99})
+    with pytest.raises(ValueError, match='probe_train \\+ probe_test = 131'):
+        study.probe_annotations(stage)

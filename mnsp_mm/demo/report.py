@@ -257,6 +257,36 @@ def _attention_lines(study, root: Path) -> List[str]:
     return out
 
 
+PLATEAU = 3.0  # CTC loss below which the recogniser has left the all-blank plateau
+
+
+def _finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
+    """Each row's fine-tuning curve in three numbers: the loss of its first steps, the step
+    where it leaves the all-blank plateau, the loss at the end (mean over its runs)."""
+    out = [f'| row | loss, first 5% of steps | first step with loss < {PLATEAU} (moving mean '
+           'of 20) | loss, last 5% |', '|---|---:|---:|---:|']
+    for row, runs in rows.items():
+        firsts, leaves, lasts = [], [], []
+        for run in runs:
+            recs = read_losses(Path(study.records[run.stage]['checkpoint']).parent
+                               / 'losses.jsonl')
+            losses = [r['loss'] for r in recs]
+            k = max(1, len(losses) // 20)
+            firsts.append(np.mean(losses[:k]))
+            lasts.append(np.mean(losses[-k:]))
+            moving = np.convolve(losses, np.ones(20) / 20, 'valid') if len(losses) >= 20 \
+                else np.asarray(losses)
+            below = np.flatnonzero(moving < PLATEAU)
+            leaves.append(recs[below[0] + min(19, len(losses) - 1)]['iter'] if len(below)
+                          else None)
+        left = [v for v in leaves if v is not None]
+        leave = 'never' if not left else f'{np.mean(left):.0f}' + (
+            f' ({len(left)} of {len(leaves)} runs)' if len(left) < len(leaves) else '')
+        out.append(f'| {row_label(row)} | {np.mean(firsts):.2f} | {leave} | '
+                   f'{np.mean(lasts):.2f} |')
+    return out
+
+
 def _loss_table(study) -> List[str]:
     out = ['| run | loss terms, mean of the first 10% -> last 10% of iterations |', '|---|---|']
     for run in study.pretrain_runs:
@@ -380,6 +410,10 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
             *_diagnostics_section(study), '',
             '![pretraining losses](pretrain_losses.png)', '',
             *_loss_table(study), '',
+            '### Fine-tuning curves', '',
+            'The CTC recogniser first predicts blanks everywhere (loss about 3.8 here); '
+            'reading starts when it leaves that plateau. Mean over each row\'s runs:', '',
+            *_finetune_lines(study, rows), '',
             '### Where the fine-tuned encoders look', '',
             'The same measure on the recognisers (the first run of each row):', '',
             *_attention_lines(study, root), '',

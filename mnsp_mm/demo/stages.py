@@ -4,7 +4,7 @@ import io
 import json
 import shutil
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 from .plan import METHODS, FinetuneRun, PretrainRun, build_plan, row_label
 from .profiles import (ATTENTION_SCALES, LONG_TEXT, POOL_PRESET, PROFILES, REPO, TEST_SETS,
@@ -252,32 +252,40 @@ class Study(StageScheduler):
                               f'{stage_dir / "predictions"}' for name in TEST_SETS])
 
     # ------------------------------------------------------------------ diagnostics
-    def diagnostics(self, stage_dir: Path) -> dict:
-        """Label-free diagnostics of every pretrained encoder and of a random-weight one:
-        linear probes on frozen features (first character, length) and feature collapse."""
-        from ..analysis.encoder_probe import probe_encoder
+    def probe_annotations(self, stage_dir: Path) -> Dict[str, Path]:
+        """The probes' two annotation files: the first ``probe_train`` training crops and the
+        next ``probe_test``, with absolute image paths (they live in ``stage_dir``)."""
         P = self.profile
         ft = Path(self.records['render']['finetune'])
         entries = json.loads((ft / 'textrecog_train.json').read_text())
         data = entries['data_list']
         if len(data) < P.probe_train + P.probe_test:
             raise ValueError(f'Profile.probe_train + probe_test = {P.probe_train + P.probe_test}'
-                             f' crops, but the training set has {len(data)}')
+                             f' crops, but {ft / "textrecog_train.json"} has {len(data)}')
         files = {}
         for part, rows in (('train', data[:P.probe_train]),
                            ('test', data[P.probe_train:P.probe_train + P.probe_test])):
-            files[part] = stage_dir / f'probe_{part}.json'  # absolute image paths
+            files[part] = stage_dir / f'probe_{part}.json'
             rows = [dict(e, img_path=str((ft / e['img_path']).resolve())) for e in rows]
             files[part].write_text(json.dumps(dict(entries, data_list=rows)))
+        return files
+
+    def diagnostics(self, stage_dir: Path) -> dict:
+        """Label-free diagnostics of every pretrained encoder and of a random-weight one:
+        linear probes on frozen features (first character, length) and feature collapse."""
+        from mmengine.logging import MMLogger
+
+        from ..analysis.encoder_probe import probe_encoder
+        P, files = self.profile, self.probe_annotations(stage_dir)
         encoders = [('random', self.records[self.pretrain_runs[0].stage]['config'], None)]
         encoders += [(r.stage, self.records[r.stage]['config'], self.records[r.stage]['checkpoint'])
                      for r in self.pretrain_runs]
         results, commands = {}, []
-        from mmengine.logging import MMLogger
         MMLogger.get_current_instance().setLevel('WARNING')  # not a line per initialised weight
         for name, config, checkpoint in encoders:
-            results[name] = probe_encoder(self._config(config), checkpoint, files['train'], files['test'],
-                                          P.probe_train, P.probe_test, seed=self.args.seed)
+            results[name] = probe_encoder(self._config(config), checkpoint, files['train'],
+                                          files['test'], P.probe_train, P.probe_test,
+                                          seed=self.args.seed)
             commands.append(f'python tools/analysis/probe_encoder.py {config} '
                             f'{checkpoint or ""} --train {files["train"]} --test '
                             f'{files["test"]} --num-train {P.probe_train} --num-test '

@@ -69,8 +69,10 @@ def run(args) -> dict:
         interval = f'[{r["low"]:.3f}, {r["high"]:.3f}]'
         print(f'{name:<11} {r["value"]:>9.3f} {interval:>15} {r["chance"]:>7.3f} {r["n"]:>6}')
     c = result['collapse']
-    print(f'collapse: [cls] std {c["cls_std"]:.4f}, patch std {c["patch_std"]:.4f}, '
-          f'[cls] effective rank {c["cls_effective_rank"]:.1f} of {c["num_images"]} images')
+    print(f'collapse: [cls] std {c["cls_std"]:.4f}, patch std {c["patch_std"]:.4f} (within a '
+          f'crop {c["patch_std_within"]:.4f}), [cls] effective rank '
+          f'{c["cls_effective_rank"]:.1f}, image share of the targets '
+          f'{c["target_image_share"]:.2f}, over {c["num_images"]} images')
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2), encoding='utf-8')
