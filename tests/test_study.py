@@ -143,6 +143,13 @@ def test_reading_table_pools_runs_crop_by_crop_and_keeps_their_spread():
     table = ReadingTable({'two runs': [run1, run2], 'one run': other}, ['zz'], num=500)
     assert np.allclose(table.word['two runs']['a'], [1, .5, .5, 0])
     assert table.run_means('two runs') == [0.5, 0.5]
+    assert table.sets_with('iv') == [] and table.interval(table.word['one run'], 'iv') is None
+    iv = ReadingTable({'m': [_rows(['ab', 'x'], ['ab', 'cd'])]}, ['ab', 'cd'], num=200)
+    two = {'a': _rows(['ab'], ['ab'])['a'], 'b': _rows(['x'], ['zz'])['a']}
+    both = ReadingTable({'m': two}, ['ab'], num=200)
+    assert both.sets_with('iv') == ['a'] and both.interval(both.word['m'], 'iv') is None
+    assert both.interval(both.word['m'], 'iv', skip_empty=True).value == 1.0
+    assert iv.interval(iv.word['m'], 'iv').value == 0.5
     assert table.difference('two runs', 'one run').value == pytest.approx(0.25)
     with pytest.raises(ValueError, match=r"'two runs' \(run 1\)"):
         ReadingTable({'two runs': [run1, _rows(['ab'] * 4, ['ab', 'cd', 'ef', 'zz'])]}, [])
@@ -181,3 +188,18 @@ def test_probe_annotations_work_from_a_relative_work_dir(tmp_path, monkeypatch):
     study.profile = type(study.profile)(**{**study.profile.__dict__, 'probe_train': 99})
     with pytest.raises(ValueError, match='probe_train \\+ probe_test = 131'):
         study.probe_annotations(stage)
+
+
+def test_stage_params_do_not_depend_on_where_the_checkout_is(tmp_path, monkeypatch):
+    """A config with ``{{ fileDirname }}`` (the demo's dictionary path) hashes the same from
+    two clones: a work dir made by one clone is not redone (deleted first) by another."""
+    from mnsp_mm.demo import scheduler
+    study = _study('default', tmp_path / 'work')
+    hashes = []
+    for clone in ('a', 'b'):
+        root = tmp_path / clone
+        (root / 'configs').mkdir(parents=True)
+        (root / 'configs' / 'c.py').write_text("dict_file = '{{ fileDirname }}/dict.txt'\n")
+        monkeypatch.setattr(scheduler, 'REPO', root)
+        hashes.append(study.params('configs/c.py')['config'])
+    assert hashes[0] == hashes[1]

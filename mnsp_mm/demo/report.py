@@ -122,16 +122,17 @@ def _recipe(config: str) -> dict:
 
 def _summary_table(table: ReadingTable, rows: Mapping[str, list]) -> List[str]:
     ref = row_label(REFERENCE)
+    iv_sets = table.sets_with('iv')
     out = ['| row | runs (pretraining x fine-tuning seeds) | OOV WAICS [95% CI] | '
-           'IV WAICS [95% CI] | per run: mean, sd (min-max) | minus MAE [95% CI] |',
-           '|---|---|---:|---:|---|---|']
+           f'IV WAICS [95% CI] ({len(iv_sets)} sets with IV crops) | per run: mean, sd '
+           '(min-max) | minus MAE [95% CI] |', '|---|---|---:|---:|---|---|']
     for row, runs in rows.items():
         label = row_label(row)
         means = [100 * m for m in table.run_means(label)]
         pseeds = len({r.pretrain_seed for r in runs})
         spread = (f'{np.mean(means):.1f}, {np.std(means, ddof=1):.1f} ({min(means):.1f}-'
                   f'{max(means):.1f})' if len(means) > 1 else f'{means[0]:.1f}')
-        iv = table.interval(table.word[label], 'iv')
+        iv = table.interval(table.word[label], 'iv', skip_empty=True)
         diff = '-' if label == ref or ref not in table.word else _diff(
             table.difference(label, ref))
         seeds = (f'{len(runs)}: {pseeds} x ' + '/'.join(

@@ -65,6 +65,9 @@ class StageScheduler:
             from mmengine.config import Config
             content = json.dumps(Config.fromfile(str(REPO / config))._cfg_dict.to_dict(),
                                  sort_keys=True, default=repr)
+            # ``{{ fileDirname }}`` puts the checkout's path in the content: without this a
+            # work dir run from another clone would redo (and first delete) every stage
+            content = content.replace(str(REPO), '<checkout>')
             params['config'] = hashlib.sha1(content.encode()).hexdigest()
         return params
 

@@ -86,13 +86,17 @@ class ReadingTable:
         return np.concatenate(values), strata
 
     def interval(self, scores: Dict[str, np.ndarray], part: str,
-                 set_name: Optional[str] = None) -> Optional[Interval]:
-        """Mean of a part of one set (or the mean of the sets' means) with its interval."""
+                 set_name: Optional[str] = None,
+                 skip_empty: bool = False) -> Optional[Interval]:
+        """Mean of a part of one set (or the mean of the sets' means) with its interval.
+
+        A set without crops of ``part`` leaves the average empty (None), or with
+        ``skip_empty`` the average is over the sets that have some (:meth:`sets_with`)."""
         if set_name is not None:
             values, strata = scores[set_name][self._keep(set_name, part)], None
         else:
             values, strata = self._pick(scores, part)
-        if set_name is None and len(set(strata)) < len(self.sets):
+        if set_name is None and not skip_empty and len(set(strata)) < len(self.sets):
             return None  # a set without crops of this part: no average over all sets
         if not len(values):
             return None
@@ -104,6 +108,10 @@ class ReadingTable:
         va, strata = self._pick(scores[a], part)
         vb, _ = self._pick(scores[b], part)
         return paired_difference(va, vb, strata, self.num, seed=self.seed)
+
+    def sets_with(self, part: str) -> List[str]:
+        """The sets that have crops of ``part``."""
+        return [s for s in self.sets if self._keep(s, part).any()]
 
     def run_means(self, method: str, part: str = 'oov') -> List[float]:
         """Each run's mean over sets of the WAICS of ``part`` (the spread over seeds)."""
