@@ -9,6 +9,7 @@ import torch
 
 from mnsp_mm.demo import METHODS, PROFILES, build_plan
 from mnsp_mm.demo.plan import FinetuneRun, PretrainRun, row_label
+from mnsp_mm.demo.profiles import TEST_SETS
 from mnsp_mm.evaluation.reading_table import ReadingTable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,7 @@ def test_study_plan_has_the_seeds_rows_and_ablations_the_issue_asks_for():
 def test_bad_plans_name_the_profile_field():
     with pytest.raises(ValueError, match='Profile.methods: unknown'):
         build_plan(('mae', 'byol'), 1, 1)
-    with pytest.raises(ValueError, match='needs mae'):
+    with pytest.raises(ValueError, match='needs its teacher mae'):
         build_plan(('lmim', ), 1, 1)
     with pytest.raises(ValueError, match='Profile.recipes'):
         build_plan(('mae', ), 1, 1, (('lmim', 'long'), ))
@@ -60,24 +61,31 @@ def test_bad_plans_name_the_profile_field():
         build_plan(('mae', ), 1, 0)
 
 
-@pytest.mark.parametrize('profile', ['default', 'study'])
+@pytest.mark.parametrize('profile', ['default', 'study', 'regime'])
 def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
     """Budget accounting: iterations x batch is one number for every pretraining run of a
-    profile, no run starts from another run's weights, and each teacher is its seed's MAE."""
+    profile, no run starts from another run's weights, and each teacher is its seed's MAE
+    (the budget rows' multiple and longer teacher are in their labels)."""
     study = _study(profile, tmp_path)
     seen = set()
     for run in study.pretrain_runs:
         options = study.pretrain_options(run)
         images = options['train_cfg.max_iters'] * options['train_dataloader.batch_size']
-        if run.method == 'mae_4x':  # the budget ablation, labelled as such
-            assert images == 4 * study.profile.pretrain_iters * study.profile.pretrain_batch
-            assert '4x' in METHODS[run.method].label
-            continue
-        seen.add(images)
+        method = METHODS[run.method]
         assert 'model.backbone.pretrained' not in options
         teacher = options.get('model.target_generator.checkpoint')
-        assert teacher == (f'{PretrainRun("mae", run.seed).stage}.pth'
-                           if METHODS[run.method].teacher else None), run
+        assert teacher == (f'{PretrainRun(method.teacher_method, run.seed).stage}.pth'
+                           if method.teacher else None), run
+        if method.teacher_method != 'mae':
+            assert method.teacher_method == 'mae_16x' and '16x' in method.label
+        if method.budget != 1:  # the budget rows, labelled as such
+            assert images == method.budget * study.profile.pretrain_iters * \
+                study.profile.pretrain_batch
+            assert f'{method.budget}x' in method.label
+            continue
+        seen.add(images)
+        for key, value in method.options:  # a recipe row: its override, nothing else
+            assert options[key] == value
         assert options['randomness.seed'] == run.seed
     P = study.profile
     assert seen == {P.pretrain_iters * P.pretrain_batch}
@@ -106,7 +114,8 @@ def test_every_method_config_builds_and_gives_its_losses(method):
     from mmpretrain.registry import MODELS
 
     from mnsp_mm.apis import load_config
-    cfg = load_config(str(ROOT / METHODS[method].config))
+    cfg = load_config(str(ROOT / METHODS[method].config),
+                      cfg_options=dict(METHODS[method].options) or None)
     if cfg.model.get('target_generator', {}).get('type') == 'FrozenTeacher':  # no file here
         cfg.model.target_generator.update(checkpoint=None, random_init=True)
     torch.manual_seed(0)
@@ -119,7 +128,11 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'lmim_no_alignment': {'loss_mim'}, 'mnsp': {'loss_nsp', 'loss_mim', 'loss_mla'},
         'mnsp_pixel': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mnsp_nsp_only': {'loss_nsp'},
         'mnsp_mim_only': {'loss_mim'}, 'mnsp_nsp_mim': {'loss_nsp', 'loss_mim'},
-        'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'}}[method]
+        'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'},
+        'mae_16x': {'loss'}, 'lmim_t16': {'loss_mim', 'loss_align'},
+        'mnsp_t16': {'loss_nsp', 'loss_mim', 'loss_mla'},
+        **{m: {'loss'} for m in PROFILES['regime'].methods if m.startswith('mae_')
+           and METHODS[m].group == 'recipe'}}[method]
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     if method == 'mnsp_2_scales':
@@ -203,3 +216,53 @@ def test_stage_params_do_not_depend_on_where_the_checkout_is(tmp_path, monkeypat
         monkeypatch.setattr(scheduler, 'REPO', root)
         hashes.append(study.params('configs/c.py')['config'])
     assert hashes[0] == hashes[1]
+
+
+def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
+    """The profile behind "where pretraining pays": validation-split rows (re-initialised
+    parts, the lr trials for scratch and MAE alike), recipe-search encoders read only by the
+    probe, the budget curve with its longer teacher, and the label curve."""
+    study = _study('regime', tmp_path)
+    rows = {r.row for r in study.finetune_runs}
+    assert {'scratch:val', 'mae:val', 'mae:val_reinit_stem', 'mae:val_reinit_blocks'} <= rows
+    for lr in ('5e-4', '6e-3'):  # the same trials for both initialisations
+        assert {f'scratch:val_lr{lr}', f'mae:val_lr{lr}'} <= rows
+    assert not [r for r in study.finetune_runs
+                if r.init in METHODS and METHODS[r.init].group == 'recipe']
+    assert {'scratch:labels1k', 'mae_16x:labels1k', 'lmim_t16:labels1k'} <= rows
+    assert PretrainRun('lmim_t16').teacher_stage == 'pretrain_mae_16x'
+    assert study.pretrain_runs[0].method == 'mae_16x'  # the longest teacher starts first
+    probes = study.probe_stage_names()
+    assert probes[0] == 'probe_random' and len(probes) == 1 + len(study.pretrain_runs)
+    # validation rows test on the validation split only
+    val = FinetuneRun('mae', 0, 0, 'val_reinit_stem')
+    assert study.eval_sets(val) == ['val_regular', 'val_default']
+    assert study.eval_sets(FinetuneRun('mae')) == list(TEST_SETS)
+
+
+def test_stage_identity_keeps_plain_stages_and_tells_recipes_apart(tmp_path):
+    study = _study('regime', tmp_path)
+    assert study.stage_identity('finetune_mae') == {}
+    assert study.stage_identity('pretrain_mae') == {}
+    assert study.params(stage='finetune_mae') == _study('default', tmp_path).params(
+        stage='finetune_mae')
+    a = study.params(stage='finetune_mae_val_reinit_stem')
+    b = study.params(stage='finetune_mae_val_reinit_norms')
+    assert a != b and a['identity']['reinit'] == ['stem']
+    assert study.stage_identity('pretrain_mae_lr5e-4')['options'] == [
+        ['optim_wrapper.optimizer.lr', 5e-4]]
+    assert study.stage_identity('pretrain_lmim_t16')['teacher'] == 'mae_16x'
+
+
+def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
+    study = _study('regime', tmp_path)
+    deps = {'pretrain_mae': ('render', ), 'finetune_mae_val': ('render', 'pretrain_mae',
+                                                               'validation'),
+            'finetune_scratch': ('render', ), 'probe_random': ('render', 'validation')}
+    assert study.selected(deps) >= set(deps)
+    study.args.only = ['finetune_*_val']
+    assert study.selected(deps) == {'finetune_mae_val', 'pretrain_mae', 'render',
+                                    'validation'}
+    study.args.only = ['nothing*']
+    with pytest.raises(SystemExit, match='no stage matches'):
+        study.selected(deps)

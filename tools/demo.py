@@ -29,6 +29,7 @@ an interrupted training stage resumes from its last checkpoint):
     python tools/demo.py --quick              # smoke profile (what `make test` runs)
     python tools/demo.py --work-dir DIR --seed 1
     python tools/demo.py --force finetune_mae # redo a stage (and what depends on it)
+    python tools/demo.py --profile regime --only 'finetune_*_val*'  # some stages, no report
     python tools/demo.py --jobs 1             # one stage at a time, all threads each
 
 Training stages run two at a time (``--jobs``), each in its own process with one torch
@@ -65,6 +66,9 @@ def parse_args(argv=None):
                         'cores; a tiny model gains more from this than from a 2nd thread)')
     p.add_argument('--force', nargs='+', default=[], metavar='STAGE',
                    help='redo these stages (and the ones after them that use their output)')
+    p.add_argument('--only', nargs='+', metavar='STAGE',
+                   help='run only these stages (shell patterns, e.g. "finetune_*_val*") and '
+                        'the stages they need; no report is written')
     p.add_argument('--no-progress', action='store_true', help='no progress bars')
     args = p.parse_args(argv)
     if args.seed < 0:
@@ -85,6 +89,10 @@ def main(argv=None):
     print(f'[demo] profile {args.profile}, seed {args.seed}, work dir {args.work_dir}')
     study = Study(args)
     study.run_all()
+    if args.only:
+        print(f'[demo] --only: the stages asked for are done; run without --only for the '
+              f'report ({time.perf_counter() - t0:.0f}s)')
+        return
     report = write_report(study.root, args.profile, study, list(TEST_SETS),
                           time.perf_counter() - t0, argv_line(args))
     print(f'[report] {report}')

@@ -12,7 +12,7 @@ Stage names of seed 0 carry no suffix (``pretrain_mae``, ``finetune_mae``); othe
 ``_seed<s>`` (pretraining) and ``_ft<f>`` (fine-tuning).
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 SCRATCH = 'scratch'
 
@@ -30,7 +30,11 @@ class Method:
             or ``'ablation'`` (one switch off).
         reference: the row it is compared with in the ablation table.
         budget: its images seen as a multiple of the common budget (1 for every compared
-            method; the budget ablation alone differs, and says so in its label).
+            method; the budget rows differ, and say so in their label).
+        options: extra config overrides ``((key, value), ...)`` of its pretraining (a
+            recipe row: lr, mask ratio, warm-up); part of the stage's identity.
+        teacher_method: the METHODS key whose run of the same seed is the frozen teacher
+            (``'mae'``; a longer MAE run for the papers' protocol of a converged teacher).
     """
     label: str
     config: str
@@ -38,6 +42,8 @@ class Method:
     group: str
     reference: str
     budget: int = 1
+    options: Tuple[Tuple[str, Any], ...] = ()
+    teacher_method: str = 'mae'
 
 
 def _ablation(name: str, label: str, reference: str, group: str = 'ablation',
@@ -63,12 +69,74 @@ METHODS: Dict[str, Method] = {
     'mae_4x': Method('MAE, 4x the images seen', 'configs/demo/mae_pretrain.py', False,
                      'ablation', 'mae', budget=4),
 }
-# Fine-tuning recipes: every row uses configs/demo/finetune.py for Profile.finetune_iters;
-# a recipe is an extra row (an initialisation fine-tuned another way): key -> (config,
-# description, multiple of the fine-tuning steps).
+MAE_CONFIG = 'configs/demo/mae_pretrain.py'
+_LR = 'optim_wrapper.optimizer.lr'
+# The MAE pretraining recipe search (issue "Where pretraining pays", docs/study.md): the
+# same number of trials per knob, chosen on the validation split by the reading probe.
+METHODS.update({
+    f'mae_lr{tag}': Method(f'MAE, lr {lr:g}', MAE_CONFIG, False, 'recipe', 'mae',
+                           options=((_LR, lr), ))
+    for tag, lr in (('1.5e-4', 1.5e-4), ('5e-4', 5e-4), ('5e-3', 5e-3))})
+METHODS.update({
+    'mae_mask0.5': Method('MAE, mask 0.5', MAE_CONFIG, False, 'recipe', 'mae',
+                          options=(('model.backbone.mask_ratio', 0.5), )),
+    'mae_mask0.9': Method('MAE, mask 0.9', MAE_CONFIG, False, 'recipe', 'mae',
+                          options=(('model.backbone.mask_ratio', 0.9), )),
+})
+# The budget curve: MAE with 4x and 16x the images, and LMIM / MNSP taught by the longest
+# run (the papers' protocol: a converged teacher, its cost reported apart).
+METHODS['mae_16x'] = Method('MAE, 16x the images seen', MAE_CONFIG, False, 'budget', 'mae',
+                            budget=16)
+METHODS.update({
+    'lmim_t16': Method('LMIM, teacher MAE 16x', 'configs/demo/lmim_pretrain.py', True,
+                       'budget', 'lmim', teacher_method='mae_16x'),
+    'mnsp_t16': Method('MNSP, teacher MAE 16x', 'configs/demo/mnsp_pretrain.py', True,
+                       'budget', 'mnsp', teacher_method='mae_16x'),
+})
 FINETUNE = 'configs/demo/finetune.py'
-RECIPES = {'layer_decay': ('configs/demo/finetune_layer-decay.py', 'layer decay 0.75', 1),
-           'long': (FINETUNE, '2x the steps', 2)}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fine-tuning recipe: an extra row, an initialisation fine-tuned another way.
+
+    Args:
+        description: what differs, as the report says it.
+        config: the fine-tuning config.
+        steps: multiple of ``Profile.finetune_iters``.
+        labels: fine-tune on the first N labeled crops only (None: all of them).
+        options: extra config overrides ``((key, value), ...)`` (lr, warm-up).
+        reinit: encoder parts put back to their random initialisation before fine-tuning
+            (:func:`mnsp_mm.analysis.reinit.part_keys` names).
+        split: ``'test'`` (the eight test sets) or ``'val'`` (the validation split, for
+            every choice made by looking at results).
+    """
+    description: str
+    config: str = FINETUNE
+    steps: int = 1
+    labels: Optional[int] = None
+    options: Tuple[Tuple[str, Any], ...] = ()
+    reinit: Tuple[str, ...] = ()
+    split: str = 'test'
+
+
+_WARM = 'param_scheduler.0.end'
+RECIPES = {
+    'layer_decay': Recipe('fine-tuned with layer decay 0.75',
+                          'configs/demo/finetune_layer-decay.py'),
+    'long': Recipe('fine-tuned with 2x the steps', steps=2),
+    # the label curve
+    **{f'labels{n // 1000}k': Recipe(f'fine-tuned on {n:,} labels', labels=n) for n in (1000, 3000)},
+    # validation split: the cause of the loss under fine-tuning, and the recipe for a
+    # pretrained init (every recipe also runs from scratch: the same trials for both)
+    'val': Recipe('validation split', split='val'),
+    **{f'val_reinit_{part}': Recipe(f'validation split, {part} re-initialised', split='val',
+                                    reinit=(part, ))
+       for part in ('stem', 'stem_norms', 'norms', 'blocks')},
+    **{f'val_lr{tag}': Recipe(f'validation split, lr {lr:g}', split='val',
+                              options=((_LR, lr), ))
+       for tag, lr in (('5e-4', 5e-4), ('6e-3', 6e-3))},
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +151,8 @@ class PretrainRun:
     @property
     def teacher_stage(self) -> Optional[str]:
         """The stage of the frozen teacher (MAE of the same seed), or None."""
-        return PretrainRun('mae', self.seed).stage if METHODS[self.method].teacher else None
+        method = METHODS[self.method]
+        return PretrainRun(method.teacher_method, self.seed).stage if method.teacher else None
 
 
 @dataclass(frozen=True)
@@ -109,38 +178,43 @@ class FinetuneRun:
         return None if self.init == SCRATCH else PretrainRun(self.init, self.pretrain_seed)
 
     @property
+    def recipe_spec(self) -> Recipe:
+        return RECIPES[self.recipe] if self.recipe else Recipe('')
+
+    @property
     def config(self) -> str:
-        return RECIPES[self.recipe][0] if self.recipe else FINETUNE
+        return self.recipe_spec.config
 
     def iters(self, finetune_iters: int) -> int:
         """Its fine-tuning steps, given the profile's."""
-        return finetune_iters * (RECIPES[self.recipe][2] if self.recipe else 1)
+        return finetune_iters * self.recipe_spec.steps
 
 
 def row_label(row: str) -> str:
     """Display name of a report row (``scratch``, a method, or ``method:recipe``)."""
     init, _, recipe = row.partition(':')
     label = 'scratch' if init == SCRATCH else METHODS[init].label
-    return f'{label}, fine-tuned with {RECIPES[recipe][1]}' if recipe else label
+    return f'{label}, {RECIPES[recipe].description}' if recipe else label
 
 
 def row_group(row: str) -> str:
     """``main`` for scratch and the main methods; the method's group otherwise."""
     init, _, recipe = row.partition(':')
     if recipe:
-        return 'ablation'
+        return 'validation' if RECIPES[recipe].split == 'val' else 'ablation'
     return 'main' if init == SCRATCH else METHODS[init].group
 
 
 def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: int,
-               recipes: Tuple[Tuple[str, str], ...] = ()
+               recipes: Tuple[Tuple[str, str], ...] = (), recipe_seeds: int = 1
                ) -> Tuple[List[PretrainRun], List[FinetuneRun]]:
     """Every pretraining and fine-tuning run of a profile, in the order they should start.
 
     The main methods get ``pretrain_seeds`` pretraining seeds; scratch and each main
     method's seed-0 encoder get ``finetune_seeds`` fine-tuning seeds, the encoders of the
     other pretraining seeds one. Teacher-free rows and ablations get one of each. Recipes
-    ``(init, recipe)`` are extra rows, one run on the seed-0 encoder (or from scratch).
+    ``(init, recipe)`` are extra rows, ``recipe_seeds`` fine-tuning seeds on the seed-0
+    encoder (or from scratch).
 
     Raises:
         ValueError: an unknown method or recipe, a method with a teacher but no ``mae``, or
@@ -155,16 +229,22 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
     if pretrain_seeds < 1 or finetune_seeds < 1:
         raise ValueError(f'Profile.pretrain_seeds={pretrain_seeds} and finetune_seeds='
                          f'{finetune_seeds} must be at least 1')
-    if 'mae' not in methods and any(METHODS[m].teacher for m in methods):
-        raise ValueError(f'Profile.methods={methods}: a method with a teacher needs mae')
+    for m in methods:
+        if METHODS[m].teacher and METHODS[m].teacher_method not in methods:
+            raise ValueError(f'Profile.methods={methods}: {m} needs its teacher '
+                             f'{METHODS[m].teacher_method}')
     seeds = {m: range(pretrain_seeds if METHODS[m].group == 'main' else 1) for m in methods}
-    # MAE first (it is every teacher), then the runs that take longest
-    order = sorted(methods, key=lambda m: (m != 'mae', METHODS[m].group != 'main'))
+    # the teachers first (the longest first), then the main rows, then the others
+    teachers = {METHODS[m].teacher_method for m in methods if METHODS[m].teacher}
+    order = sorted(methods, key=lambda m: (m not in teachers, -METHODS[m].budget * (
+        m in teachers), METHODS[m].group != 'main'))
     pretrain = [PretrainRun(m, s) for s in range(pretrain_seeds) for m in order if s in seeds[m]]
     finetune = [FinetuneRun(SCRATCH, 0, f) for f in range(finetune_seeds)]
     for m in order:
+        if METHODS[m].group == 'recipe':  # read by the probe (and recipes) on validation only
+            continue
         for s in seeds[m]:
             ft_seeds = finetune_seeds if s == 0 and METHODS[m].group == 'main' else 1
             finetune += [FinetuneRun(m, s, f) for f in range(ft_seeds)]
-    finetune += [FinetuneRun(i, 0, 0, r) for i, r in recipes]
+    finetune += [FinetuneRun(i, 0, f, r) for i, r in recipes for f in range(recipe_seeds)]
     return pretrain, finetune

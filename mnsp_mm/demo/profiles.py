@@ -24,6 +24,8 @@ class Profile:
     pretrain_seeds: int = 1  # of the main methods
     finetune_seeds: int = 1  # of scratch and of each main method's seed-0 encoder
     recipes: Tuple[Tuple[str, str], ...] = ()  # extra rows: (init, plan.RECIPES key)
+    reading_probe: int = 0   # training crops of the frozen reading probe (0: no probe stage)
+    recipe_seeds: int = 1    # fine-tuning seeds of each extra (recipe) row
 
 
 MAIN = ('mae', 'lmim', 'mnsp')
@@ -34,6 +36,17 @@ ABLATIONS = ('lmim_no_guidance', 'lmim_no_alignment', 'mnsp_nsp_only', 'mnsp_mim
 _SIZES = dict(pool=10000, train=30000, test=300, pretrain_batch=64, pretrain_iters=250,
               finetune_batch=32, finetune_iters=800, attention_images=32, probe_train=2000,
               probe_test=1000)
+# `make study`'s question of where pretraining pays (docs/study.md, "Where pretraining
+# pays"): on the validation split, the cause of the loss under fine-tuning (parts of the MAE
+# encoder re-initialised) and a fine-tuning lr for scratch and MAE with the same trials; the
+# MAE pretraining recipe (lr, mask ratio) read by the frozen reading probe; the budget curve
+# (MAE 1x, 4x, 16x; LMIM and MNSP taught by the 16x run); the label curve (1,000 and 3,000
+# labels). Every recipe row is one (init, plan.RECIPES key) pair.
+RECIPE_SEARCH = ('mae_lr1.5e-4', 'mae_lr5e-4')
+VAL_ROWS = (('scratch', 'val'), ('mae', 'val'),
+            *[('mae', f'val_reinit_{p}') for p in ('stem', 'norms', 'blocks')],
+            *[(i, f'val_lr{lr}') for lr in ('5e-4', '6e-3') for i in ('scratch', 'mae')])
+LABEL_ROWS = tuple((i, 'labels1k') for i in ('scratch', 'mae_16x', 'lmim_t16', 'mnsp_t16'))
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
                      finetune_batch=32, finetune_iters=20, attention_images=4, probe_train=64,
@@ -46,6 +59,9 @@ PROFILES = {
     'study': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
                      pretrain_seeds=2, finetune_seeds=3,
                      recipes=(('scratch', 'long'), ('mae', 'long'))),
+    'regime': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + ('mae_4x', 'mae_16x',
+                                                                   'lmim_t16', 'mnsp_t16'),
+                      reading_probe=10000, recipes=VAL_ROWS + LABEL_ROWS),
 }
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
@@ -68,6 +84,12 @@ TEST_SETS = {name: (name, name not in ('unusual_fonts', 'held_out_fonts'))
              for name in ('regular', 'curved', 'rotated', 'perspective', 'low_res',
                           'long_words', 'unusual_fonts', 'held_out_fonts')}
 ATTENTION_SCALES = ('8x32', '16x64', '32x128')
+# The validation split (the `validation` stage): one set of Profile.test crops per preset,
+# out of vocabulary (held-out words, random strings, numbers), every training font, seeds
+# --seed + VAL_SEED + i. Every setting chosen by looking at results is chosen on it.
+VAL_SEED = 777
+VAL_SETS = ('regular', 'default')
+VAL_TEXT = dict(TEXT, text_kinds='word=0.6,alnum=0.2,digits=0.2', vocab='test')
 
 
 def warmup_cosine(iters: int) -> List[dict]:

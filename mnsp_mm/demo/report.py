@@ -18,6 +18,7 @@ from .. import evaluation as R
 from ..engine.progress import read_losses
 from ..evaluation import read_predictions
 from ..evaluation.bootstrap import Interval, bootstrap_mean
+from ..evaluation.reading import training_labels
 from ..evaluation.reading_table import ReadingTable
 from .figures import bar_chart, forest_plot, loss_figure
 from .plan import METHODS, SCRATCH, row_group, row_label
@@ -85,13 +86,48 @@ def stages_wall_seconds(records: Mapping[str, dict]) -> float:
     return total + sum(groups.values())
 
 
-def row_runs(study) -> Dict[str, list]:
-    """Report row -> its fine-tuning runs, in plan order (scratch and main rows first)."""
+def row_runs(study, split: str = 'test') -> Dict[str, list]:
+    """Report row -> its fine-tuning runs on ``split`` (``'test'`` or ``'val'``), in plan
+    order (scratch and main rows first)."""
     rows: Dict[str, list] = {}
     for run in study.finetune_runs:
-        rows.setdefault(run.row, []).append(run)
-    order = {'main': 0, 'teacher-free': 1, 'ablation': 2}
+        if run.recipe_spec.split == split:
+            rows.setdefault(run.row, []).append(run)
+    order = {'main': 0, 'teacher-free': 1, 'budget': 2, 'ablation': 3, 'validation': 4}
     return dict(sorted(rows.items(), key=lambda kv: order[row_group(kv[0])]))
+
+
+def _regime_section(study, table, rows) -> List[str]:
+    """"Where pretraining pays" (profiles with the reading probe or validation rows)."""
+    from . import regime_report as W
+    val_rows = row_runs(study, 'val')
+    probed = 'probe_random' in study.records
+    if not probed and not val_rows:
+        return []
+    out = ['## Where pretraining pays', '']
+    if probed:
+        P = study.profile
+        out += ['### Frozen-encoder reading probe (validation split)', '',
+                f'CTC heads trained on the frozen final tokens of {P.reading_probe:,} '
+                'training crops (fixed recipe, the same for every encoder: '
+                '`mnsp_mm/analysis/reading_probe.py`), scored on the validation split\'s '
+                'out-of-vocabulary crops; WAICS %, paired differences to random weights.', '',
+                *W.probe_lines(study), '',
+                '### Weight and activation scales (64 validation crops)', '',
+                *W.scales_lines(study), '']
+    if val_rows:
+        out += ['### Validation experiments', '',
+                'Each row paired with the plain validation row of its initialisation (the '
+                'plain MAE row with scratch\'s). Chosen here, never on the test sets.', '',
+                *W.validation_lines(study, val_rows), '',
+                'Fine-tuning curves of these rows:', '', *_finetune_lines(study, val_rows), '']
+    budget = W.budget_lines(study, table)
+    if len(budget) > 3:
+        out += ['### Budget curve', '', *budget, '']
+    labels = W.label_lines(study, table)
+    if len(labels) > 3:
+        out += ['### Label curve (test sets, OOV)', '', *labels, '']
+    return out
 
 
 def reading_table(study, rows: Mapping[str, list], test_sets) -> ReadingTable:
@@ -106,9 +142,8 @@ def reading_table(study, rows: Mapping[str, list], test_sets) -> ReadingTable:
     if ref.get('installed'):
         methods['Tesseract'] = {s: read_predictions(Path(ref['predictions']) / f'{s}.jsonl')
                                 for s in test_sets}
-    train = json.loads((Path(records['render']['finetune']) / 'textrecog_train.json')
-                       .read_text())['data_list']
-    return ReadingTable(methods, [e['instances'][0]['text'] for e in train], list(test_sets))
+    train = training_labels(Path(records['render']['finetune']) / 'textrecog_train.json')
+    return ReadingTable(methods, train, list(test_sets))
 
 
 def _recipe(config: str) -> dict:
@@ -392,6 +427,7 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
            '## Budget', '',
            *_budget_table(study), '',
            'Wall times are of stages run two at a time with one thread each (`--jobs 2`).', '']
+    out += _regime_section(study, table, rows)
     if any(row_group(r) != 'main' for r in rows):
         out += ['## Teacher-free rows and ablations', '',
                 'Each row against the row it changes one thing of (paired, OOV WAICS):', '',

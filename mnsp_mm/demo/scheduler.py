@@ -17,10 +17,10 @@ from typing import Callable, Dict, List, Optional
 
 from .profiles import REPO
 
-PLAN_FIELDS = ('methods', 'pretrain_seeds', 'finetune_seeds', 'recipes')
+PLAN_FIELDS = ('methods', 'pretrain_seeds', 'finetune_seeds', 'recipes', 'recipe_seeds')
 # profile fields only the analysis stages read: a change redoes those alone
 ANALYSIS_FIELDS = {'diagnostics': ('probe_train', 'probe_test'),
-                   'attention': ('attention_images', )}
+                   'attention': ('attention_images', ), 'probe': ('reading_probe', )}
 
 
 class StageScheduler:
@@ -58,7 +58,8 @@ class StageScheduler:
         # which rows and seeds a profile has is the plan, not a stage's input: adding a row
         # leaves the other stages done; so does a change of what only an analysis reads
         skip = set(PLAN_FIELDS) | {f for name, fields in ANALYSIS_FIELDS.items()
-                                   if name != stage for f in fields}
+                                   if name != stage and not (stage or '').startswith(name + '_')
+                                   for f in fields}
         profile = {k: v for k, v in dataclasses.asdict(self.profile).items() if k not in skip}
         params = dict(profile=profile, seed=self.args.seed)
         if config:
@@ -69,7 +70,15 @@ class StageScheduler:
             # work dir run from another clone would redo (and first delete) every stage
             content = content.replace(str(REPO), '<checkout>')
             params['config'] = hashlib.sha1(content.encode()).hexdigest()
+        identity = self.stage_identity(stage) if stage else {}
+        if identity:  # only where there is one: the plain stages' params stay as they were
+            params['identity'] = identity
         return params
+
+    def stage_identity(self, name: str) -> dict:
+        """What stage ``name`` depends on that neither the profile nor its config file says
+        (a subclass's per-stage overrides); ``{}`` for none."""
+        return {}
 
     def _prepare(self, name: str, depends: tuple, config: Optional[str]) -> Optional[dict]:
         """Clear stage ``name`` if it is stale; its record if it is done, else None."""

@@ -8,7 +8,7 @@ from typing import Callable, Dict, List
 
 from .plan import METHODS, FinetuneRun, PretrainRun, build_plan, row_label
 from .profiles import (ATTENTION_SCALES, LONG_TEXT, POOL_PRESET, PROFILES, REPO, TEST_SETS,
-                       TEST_TEXT, TEXT, TRAIN_PRESET, run_options)
+                       TEST_TEXT, TEXT, TRAIN_PRESET, VAL_SEED, VAL_SETS, VAL_TEXT, run_options)
 from .scheduler import StageScheduler
 
 
@@ -19,33 +19,86 @@ class Study(StageScheduler):
     def __init__(self, args):
         profile = PROFILES[args.profile]
         self.pretrain_runs, self.finetune_runs = build_plan(
-            profile.methods, profile.pretrain_seeds, profile.finetune_seeds, profile.recipes)
+            profile.methods, profile.pretrain_seeds, profile.finetune_seeds, profile.recipes,
+            profile.recipe_seeds)
         self._stage_fns = {r.stage: self.pretrain(r) for r in self.pretrain_runs}
         self._stage_fns.update({r.stage: self.finetune(r) for r in self.finetune_runs})
         self._stage_fns['reference'] = self.reference
+        if profile.reading_probe:
+            self._stage_fns.update({f'probe_{e}': self.probe(e) for e in ['random'] + [
+                r.stage for r in self.pretrain_runs]})
         super().__init__(args, profile)
         self.data = self.root / 'data'
         self.configs = self.root / 'configs'
 
     def stage_names(self) -> List[str]:
-        return ['render', *self._stage_fns, 'diagnostics', 'attention']
+        return ['render', 'validation', *self._stage_fns, 'diagnostics', 'attention']
+
+    def stage_identity(self, name: str) -> dict:
+        """What a stage depends on besides its profile, seed and config file: a method's
+        config overrides and teacher, a recipe's labels, overrides, re-initialised parts
+        and split (empty for the plain rows, so adding this left their stages done)."""
+        for r in self.pretrain_runs:
+            m = METHODS[r.method]
+            if r.stage == name and (m.options or m.teacher_method != 'mae'):
+                return dict(options=[list(o) for o in m.options], teacher=m.teacher_method)
+        for r in self.finetune_runs:
+            spec = r.recipe_spec
+            if r.stage == name and (spec.labels or spec.options or spec.reinit
+                                    or spec.split != 'test'):
+                return dict(labels=spec.labels, options=[list(o) for o in spec.options],
+                            reinit=list(spec.reinit), split=spec.split)
+        return {}
 
     def run_all(self) -> None:
         """Every stage: render; then the training stages side by side (``--jobs``; one
         thread per tiny model beats two threads per model), each once what it needs is done
         (LMIM and MNSP wait for their MAE teacher, a fine-tune for its encoder), and the
-        Tesseract reference; then the diagnostics and the attention maps."""
-        self.run('render', self.render)
+        Tesseract reference; then the diagnostics, the reading probe and the attention maps.
+        With ``--only``, the stages it names and what they need, nothing else."""
         stages = [(r.stage, ('render', ) + ((r.teacher_stage, ) if r.teacher_stage else ()),
                    METHODS[r.method].config) for r in self.pretrain_runs]
-        stages += [(r.stage, ('render', ) + ((r.pretrain.stage, ) if r.pretrain else ()),
+        # the probes next: they are cheap and the pretraining choices are read off them
+        stages += [(name, ('render', 'validation') + ((name[len('probe_'):], )
+                                                      if name != 'probe_random' else ()), None)
+                   for name in self.probe_stage_names()]
+        stages += [(r.stage, ('render', ) + ((r.pretrain.stage, ) if r.pretrain else ())
+                    + (('validation', ) if r.recipe_spec.split == 'val' else ()),
                     r.config) for r in self.finetune_runs]
         stages.append(('reference', ('render', ), None))  # Tesseract: one core, minutes
-        self.run_stages(stages)
         pretrained = tuple(r.stage for r in self.pretrain_runs)
-        self.run('diagnostics', self.diagnostics, ('render', ) + pretrained)
-        self.run('attention', self.attention,
-                 tuple(r.stage for r in self.attention_finetunes()) + pretrained)
+        analysis = [('diagnostics', self.diagnostics, ('render', ) + pretrained),
+                    ('attention', self.attention,
+                     tuple(r.stage for r in self.attention_finetunes()) + pretrained)]
+        wanted = self.selected({name: deps for name, deps, _ in stages}
+                               | {name: deps for name, _, deps in analysis})
+        self.run('render', self.render)
+        if 'validation' in wanted:
+            self.run('validation', self.validation, ('render', ))
+        self.run_stages([st for st in stages if st[0] in wanted])
+        for name, fn, deps in analysis:
+            if name in wanted:
+                self.run(name, fn, deps)
+
+    def selected(self, depends: Dict[str, tuple]) -> set:
+        """The stages to run: all, or those ``--only`` names (shell patterns) with every
+        stage they need, transitively."""
+        depends = dict(depends, validation=('render', ), render=())
+        only = getattr(self.args, 'only', None)
+        if not only:
+            return {n for n in depends if n != 'validation' or self.uses_validation()}
+        import fnmatch
+        todo = [n for n in depends if any(fnmatch.fnmatchcase(n, p) for p in only)]
+        if not todo:
+            raise SystemExit(f'--only {" ".join(only)}: no stage matches; stages are '
+                             f'{self.stage_names()}')
+        wanted = set()
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo += list(depends.get(name, ()))
+        return wanted
 
     def stage_fn(self, name: str) -> Callable[[Path], dict]:
         """The function of a stage run by :meth:`run_stages` (a pretraining or fine-tuning
@@ -104,6 +157,38 @@ class Study(StageScheduler):
         return dict(line=line, sizes=sizes, commands=commands, fonts=str(fonts),
                     pool=str(self.data / 'pool' / 'lmdb' / 'pretrain'), finetune=str(ft))
 
+    def uses_validation(self) -> bool:
+        """The profile has validation-split rows or the reading probe (which reads it)."""
+        return bool(self.profile.reading_probe) or any(
+            r.recipe_spec.split == 'val' for r in self.finetune_runs)
+
+    def validation(self, stage_dir: Path) -> dict:
+        """The validation split: every choice made by looking at results is made on it.
+
+        Crops of its own seed (``--seed + VAL_SEED`` + i), out-of-vocabulary like the test
+        sets' headline (held-out words, random strings and numbers), every training font;
+        one set per renderer preset of :data:`VAL_SETS`.
+        """
+        from dataclasses import replace
+
+        from .. import synth
+        out = Path(self.records['render']['finetune'])
+        sets, commands = {}, []
+        for i, preset in enumerate(VAL_SETS):
+            cfg = replace(synth.preset(preset), **dict(
+                VAL_TEXT, text_kinds=synth.parse_text_kinds(VAL_TEXT['text_kinds'])), fonts=())
+            seed, name = self.args.seed + VAL_SEED + i, f'val_{preset}'
+            synth.write_dataset(out, synth.iter_samples(self.profile.test, seed, cfg),
+                                ('json', ), True, True, name)
+            sets[name] = str(out / f'textrecog_{name}.json')
+            commands.append(
+                f'python tools/render_synth.py --out {out} --num {self.profile.test} --seed '
+                f'{seed} --profile {preset} --min-len {cfg.min_len} --max-len {cfg.max_len} '
+                f'--text-kinds {VAL_TEXT["text_kinds"]} --vocab {cfg.vocab} --fold-labels '
+                f'--all-fonts --format json --name {name} --masks')
+        return dict(line=f'validation split: {len(sets)} sets x {self.profile.test} crops '
+                    f'(seeds {self.args.seed + VAL_SEED}+)', sets=sets, commands=commands)
+
     # ------------------------------------------------------------------ shared: training
     @staticmethod
     def _config(config: str):
@@ -149,7 +234,8 @@ class Study(StageScheduler):
         options = {'train_dataloader.dataset.sources': [
             dict(type='lmdb', path=self.records['render']['pool'])],
             'train_dataloader.batch_size': P.pretrain_batch,
-            **run_options(self.pretrain_iters(run), self.args.seed + run.seed)}
+            **run_options(self.pretrain_iters(run), self.args.seed + run.seed),
+            **dict(METHODS[run.method].options)}
         if run.teacher_stage:  # the student starts from random weights, as in the LMIM code
             options['model.target_generator.checkpoint'] = \
                 self.records[run.teacher_stage]['checkpoint']
@@ -193,19 +279,34 @@ class Study(StageScheduler):
     def finetune(self, run: FinetuneRun) -> Callable[[Path], dict]:
         def stage(stage_dir: Path) -> dict:
             P, ft = self.profile, self.records['render']['finetune']
+            spec = run.recipe_spec
             pretrained = (self.records[run.pretrain.stage]['checkpoint'] if run.pretrain
                           else None)
+            if spec.reinit:
+                pretrained = self._reinit(run, pretrained, stage_dir)
             options = {'train_dataloader.dataset.data_root': ft,
                        'train_dataloader.batch_size': P.finetune_batch,
                        'model.backbone.pretrained': pretrained,
-                       **run_options(run.iters(P.finetune_iters), self.args.seed + run.seed)}
+                       **run_options(run.iters(P.finetune_iters), self.args.seed + run.seed),
+                       **dict(spec.options)}
+            if spec.labels:  # mmengine's BaseDataset: an int keeps the first N entries
+                options['train_dataloader.dataset.indices'] = spec.labels
+            sets = self.eval_sets(run)
+            cfg = self._config(run.config)
+            if spec.split == 'val':
+                options['test_dataloader.dataset.datasets'] = [
+                    dict(cfg.test_dataloader.dataset.datasets[0], ann_file=f'textrecog_{n}.json')
+                    for n in sets]
+                options['test_evaluator.dataset_prefixes'] = list(sets)
             options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
-                            for i in range(len(TEST_SETS))})
+                            for i in range(len(sets))})
             preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
-            scorers = self._config(run.config).test_evaluator.metrics
+            scorers = cfg.test_evaluator.metrics
             dump = next(i for i, m in enumerate(scorers) if m['type'] == 'TextPredictionDump')
-            options['test_evaluator.metrics'] = [dict(m, out_dir=str(preds)) if i == dump else m
-                                                 for i, m in enumerate(scorers)]
+            options['test_evaluator.metrics'] = [
+                dict(m, out_dir=str(preds), **({'dataset_prefixes': list(sets)} if 'dataset_prefixes'
+                                               in m else {})) if i == dump else m
+                for i, m in enumerate(scorers)]
             config = self._dump(run.config, run.stage, options, stage_dir)
             label = row_label(run.row)
             runner = self._runner(config, stage_dir, f'fine-tune {label} '
@@ -214,17 +315,18 @@ class Study(StageScheduler):
             metrics = {k: float(v) for k, v in runner.test().items()}
             iters = run.iters(P.finetune_iters)
             ckpt = stage_dir / f'iter_{iters}.pth'
-            counts = {name: P.test for name in TEST_SETS}
+            counts = {name: P.test for name in sets}
             metrics_file = stage_dir / 'test_metrics.json'
             metrics_file.write_text(json.dumps(dict(
                 config=str(config), checkpoint=str(ckpt), metrics=metrics, counts=counts),
                 indent=2))
             key = 'recog/word_acc_ignore_case_symbol'
-            mean = sum(metrics[f'{n}/{key}'] for n in TEST_SETS) / len(TEST_SETS)
+            mean = sum(metrics[f'{n}/{key}'] for n in sets) / len(sets)
             return dict(line=f'{label} (pretraining seed {run.pretrain_seed}, fine-tuning '
                         f'seed {run.seed}): {iters} iters x {P.finetune_batch} on '
-                        f'{P.train} labels; mean WAICS over {len(TEST_SETS)} test sets '
-                        f'{100 * mean:.1f}%',
+                        f'{spec.labels or P.train} labels; mean WAICS over {len(sets)} '
+                        f'{"validation" if spec.split == "val" else "test"} sets '
+                        f'{100 * mean:.1f}%', split=spec.split, sets=list(sets),
                         row=run.row, pretrain_seed=run.pretrain_seed, seed=run.seed,
                         iters=iters,
                         checkpoint=str(ckpt), config=str(config), metrics=str(metrics_file),
@@ -234,6 +336,23 @@ class Study(StageScheduler):
                                   f'{stage_dir / "retest"} --cfg-options test_evaluator.'
                                   f'metrics.{dump}.out_dir={stage_dir / "retest" / "preds"}'])
         return stage
+
+    @staticmethod
+    def eval_sets(run: FinetuneRun) -> List[str]:
+        """The sets a fine-tuned recogniser is tested on: the test sets or the validation
+        split."""
+        return ([f'val_{p}' for p in VAL_SETS] if run.recipe_spec.split == 'val'
+                else list(TEST_SETS))
+
+    def _reinit(self, run: FinetuneRun, checkpoint: str, stage_dir: Path) -> str:
+        """The encoder with the recipe's parts re-initialised (seeded by the fine-tuning
+        seed), written into the stage dir."""
+        from ..analysis.reinit import save_reinit
+        out = stage_dir / 'reinit_encoder.pth'
+        if not out.is_file():
+            save_reinit(self._config(run.config), checkpoint, run.recipe_spec.reinit, out,
+                        seed=self.args.seed + run.seed)
+        return str(out)
 
     # ------------------------------------------------------------------ reference reader
     def reference(self, stage_dir: Path) -> dict:
@@ -297,6 +416,45 @@ class Study(StageScheduler):
         return dict(line=f'first-character probe: random weights {100 * rnd:.1f}%, best '
                     f'{best} {100 * results[best]["first_char"]["value"]:.1f}%',
                     results=str(out), commands=commands)
+
+    def probe_stage_names(self) -> List[str]:
+        """``probe_random`` and ``probe_<pretraining stage>`` for every encoder, if the
+        profile has the reading probe."""
+        return [n for n in self._stage_fns if n.startswith('probe_')]
+
+    def probe(self, encoder: str) -> Callable[[Path], dict]:
+        """The reading probe (``mnsp_mm/analysis/reading_probe.py``) of one encoder (a
+        pretraining stage, or ``random``): CTC heads trained on the frozen tokens of the
+        first ``Profile.reading_probe`` training crops, scored on the validation split's
+        out-of-vocabulary crops; and the encoder's weight and activation scales."""
+        def stage(stage_dir: Path) -> dict:
+            from mmengine.logging import MMLogger
+
+            from ..analysis.encoder_scales import encoder_scales
+            from ..analysis.reading_probe import reading_probe
+            from ..evaluation.reading import training_labels
+            P, ft = self.profile, Path(self.records['render']['finetune'])
+            train, sets = ft / 'textrecog_train.json', self.records['validation']['sets']
+            config = (self.records[encoder]['config'] if encoder != 'random'
+                      else str(REPO / METHODS['mae'].config))  # the same backbone
+            checkpoint = self.records[encoder]['checkpoint'] if encoder != 'random' else None
+            MMLogger.get_current_instance().setLevel('WARNING')
+            cfg = self._config(config)
+            result = reading_probe(cfg, checkpoint, train, P.reading_probe, sets, P.test,
+                                   set(training_labels(train)), seed=self.args.seed)
+            result['scales'] = encoder_scales(cfg, checkpoint, next(iter(sets.values())),
+                                              num=64, seed=self.args.seed)
+            out = stage_dir / 'probe.json'
+            out.write_text(json.dumps(result))
+            lin, blk = result['linear'], result['block']
+            return dict(line=f'reading probe of {encoder} (validation OOV WAICS): linear '
+                        f'{100 * lin["value"]:.1f}%, 1-block {100 * blk["value"]:.1f}%',
+                        encoder=encoder, results=str(out),
+                        commands=[f'python tools/analysis/reading_probe.py {config} '
+                                  f'{checkpoint or ""} --train {train} --num-train '
+                                  f'{P.reading_probe} --test {" ".join(sets.values())} '
+                                  f'--num-test {P.test} --exclude-vocab {train} --out {out}'])
+        return stage
 
     # ------------------------------------------------------------------ stage 4: attention
     def attention(self, stage_dir: Path) -> dict:

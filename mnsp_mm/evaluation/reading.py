@@ -4,9 +4,11 @@ A crop is **in-vocabulary** (IV) when its label, normalised as the headline metr
 it, is also a training label, else **out-of-vocabulary** (OOV). A recogniser that learnt its
 training labels by heart scores on IV crops only; reading shows on OOV crops.
 """
+import json
 import re
 from collections import Counter
-from typing import Dict, Iterable, Sequence
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -30,6 +32,13 @@ def one_minus_ned(rows: Iterable[Dict]) -> np.ndarray:
     """(n,) 1 - normalised edit distance per crop (MMOCR OneMinusNEDMetric's per-crop term)."""
     return np.array([1 - Levenshtein.normalized_distance(normalise(r['pred']),
                                                          normalise(r['gt'])) for r in rows])
+
+
+def training_labels(ann_file) -> List[str]:
+    """The labels of an MMOCR textrecog json, one per instance, in order."""
+    data = json.loads(Path(ann_file).read_text(encoding='utf-8'))
+    return [str(inst.get('text', '')) for e in data.get('data_list', [])
+            for inst in e.get('instances', [])]
 
 
 def in_vocabulary(rows: Iterable[Dict], train_labels: Iterable[str]) -> np.ndarray:

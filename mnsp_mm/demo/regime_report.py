@@ -1,0 +1,183 @@
+"""The report's "Where pretraining pays" section: the reading probe, the encoder scales,
+the validation experiments, the budget curve and the label curve.
+
+Read back from the stage records like the rest of ``report.md``; every table has its
+intervals (bootstrap over crops; paired for differences).
+"""
+import json
+from pathlib import Path
+from typing import Dict, List, Mapping
+
+import numpy as np
+
+from ..analysis.encoder_scales import summarise
+from ..evaluation.bootstrap import bootstrap_mean, paired_difference
+from ..evaluation.predictions import read_predictions
+from ..evaluation.reading import word_correct
+from .plan import METHODS, RECIPES, SCRATCH, row_label
+
+
+def _pct(value: float, low: float, high: float) -> str:
+    return f'{100 * value:.1f} [{100 * low:.1f}, {100 * high:.1f}]'
+
+
+def _diff(i) -> str:
+    cell = f'{100 * i.value:+.1f} [{100 * i.low:+.1f}, {100 * i.high:+.1f}]'
+    return cell if i.excludes_zero else cell + ' (no measurable difference)'
+
+
+def encoder_name(stage: str, study) -> str:
+    if stage == 'random':
+        return 'random weights (no pretraining)'
+    run = next(r for r in study.pretrain_runs if r.stage == stage)
+    return f'{METHODS[run.method].label} (seed {run.seed})'
+
+
+def _probe_results(study) -> Dict[str, dict]:
+    """Encoder (``random`` or a pretraining stage) -> its reading-probe result."""
+    return {rec['encoder']: json.loads(Path(rec['results']).read_text())
+            for name, rec in study.records.items() if name.startswith('probe_')}
+
+
+def _correct(result: dict, kind: str) -> (np.ndarray, list):
+    sets = result[kind]['sets']
+    values = np.concatenate([np.asarray(s['correct'], float) for s in sets.values()])
+    strata = [n for n, s in sets.items() for _ in s['correct']]
+    return values, strata
+
+
+def probe_lines(study) -> List[str]:
+    """The reading probe of every encoder, paired against random weights."""
+    res = _probe_results(study)
+    images = {r.stage: study.records[r.stage]['images_seen'] for r in study.pretrain_runs}
+    out = ['| encoder | images seen | linear probe WAICS [95% CI] | minus random weights | '
+           '1-block probe WAICS [95% CI] | minus random weights |',
+           '|---|---:|---:|---|---:|---|']
+    for name, r in res.items():
+        cells = []
+        for kind in ('linear', 'block'):
+            p = r[kind]
+            cells.append(_pct(p['value'], p['low'], p['high']))
+            if name == 'random':
+                cells.append('-')
+                continue
+            a, strata = _correct(r, kind)
+            b, _ = _correct(res['random'], kind)
+            cells.append(_diff(paired_difference(a, b, strata=strata)))
+        out.append(f'| {encoder_name(name, study)} | {images.get(name, 0):,} | '
+                   + ' | '.join(cells) + ' |')
+    return out
+
+
+def scales_lines(study) -> List[str]:
+    """Weight RMS, residual-stream RMS, attention entropy and dead stem channels."""
+    res = _probe_results(study)
+    out = ['| encoder | stem weight RMS | qkv RMS | FFN RMS | LayerNorm mean gain | '
+           'stream RMS per block | attention entropy per block (1 = uniform) | dead stem '
+           'ReLU channels |', '|---|---:|---:|---:|---:|---|---|---|']
+    for name, r in res.items():
+        sc = r.get('scales')
+        if not sc:
+            continue
+        g = summarise(sc)
+        out.append(f'| {encoder_name(name, study)} | {g["patch_embed"]:.3f} | '
+                   f'{g["attn.qkv"]:.3f} | {g["ffn"]:.3f} | {g["ln"]:.2f} | '
+                   + ', '.join(f'{v:.2f}' for v in sc['stream_rms']) + ' | '
+                   + ', '.join(f'{v:.2f}' for v in sc['attention_entropy']) + ' | '
+                   + ', '.join(f'{100 * v:.0f}%' for v in sc['dead_stem_channels']) + ' |')
+    return out
+
+
+def _crop_scores(study, runs, sets) -> (np.ndarray, list):
+    """Each crop's WAICS, mean over the runs, over ``sets`` (and the strata)."""
+    per_run = []
+    for run in runs:
+        folder = Path(study.records[run.stage]['predictions'])
+        per_run.append(np.concatenate([word_correct(read_predictions(folder / f'{s}.jsonl'))
+                                       for s in sets]))
+    strata = []
+    for s in sets:
+        strata += [s] * len(read_predictions(Path(study.records[runs[0].stage]['predictions'])
+                                             / f'{s}.jsonl'))
+    return np.mean(per_run, 0), strata
+
+
+def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
+    """The validation-split rows, each paired with the plain row of its initialisation."""
+    from .profiles import VAL_SETS
+    sets = [f'val_{p}' for p in VAL_SETS]
+    scores = {row: _crop_scores(study, runs, sets) for row, runs in rows.items()}
+    out = ['| row | runs | validation WAICS [95% CI] | compared with | difference [95% CI] |',
+           '|---|---:|---:|---|---|']
+    for row, runs in rows.items():
+        init, _, recipe = row.partition(':')
+        values, strata = scores[row]
+        ci = bootstrap_mean(values, strata=strata)
+        ref = f'{init}:val' if recipe != 'val' else f'{SCRATCH}:val'
+        comp, cell = '-', '-'
+        if row != ref and ref in scores:
+            comp = row_label(ref)
+            cell = _diff(paired_difference(values, scores[ref][0], strata=strata))
+        out.append(f'| {row_label(row)} | {len(runs)} | {_pct(ci.value, ci.low, ci.high)} | '
+                   f'{comp} | {cell} |')
+    return out
+
+
+def budget_lines(study, table) -> List[str]:
+    """Images seen -> frozen reading probe and fine-tuned OOV reading, per method."""
+    probe = _probe_results(study)
+    out = ['| encoder | images seen (teacher) | linear probe (validation) | fine-tuned OOV '
+           'WAICS (test) [95% CI] | minus scratch [95% CI] |', '|---|---:|---:|---:|---|']
+    scratch = row_label(SCRATCH)
+    for run in study.pretrain_runs:
+        m = METHODS[run.method]
+        if run.seed or m.group not in ('main', 'budget', 'ablation') or (
+                m.group == 'ablation' and m.budget == 1):
+            continue
+        rec = study.records[run.stage]
+        teacher = (f' (teacher {study.records[run.teacher_stage]["images_seen"]:,})'
+                   if run.teacher_stage else '')
+        p = probe.get(run.stage, {}).get('linear')
+        label = row_label(run.method)
+        diff = _diff(table.difference(label, scratch)) if label in table.word else '-'
+        out.append(f'| {m.label} | {rec["images_seen"]:,}{teacher} | '
+                   f'{_pct(p["value"], p["low"], p["high"]) if p else "-"} | '
+                   f'{_cell(table, label)} | {diff} |')
+    return out
+
+
+def _cell(table, label: str) -> str:
+    if label not in table.word:
+        return '-'
+    i = table.interval(table.word[label], 'oov').scaled(100)
+    return f'{i.value:.1f} [{i.low:.1f}, {i.high:.1f}]'
+
+
+def label_lines(study, table) -> List[str]:
+    """Fine-tuning labels -> OOV reading of scratch and of each pretrained init."""
+    by_labels: Dict[int, list] = {}
+    for run in study.finetune_runs:
+        spec = run.recipe_spec
+        if spec.split == 'test' and (spec.labels or not run.recipe) and run.seed == 0 and \
+                not run.pretrain_seed:
+            by_labels.setdefault(spec.labels or study.profile.train, []).append(run.row)
+    out = ['| labels | row | OOV WAICS [95% CI] | minus scratch with the same labels '
+           '[95% CI] |', '|---:|---|---:|---|']
+    for labels in sorted(by_labels):
+        rows = by_labels[labels]
+        base = next((r for r in rows if r.partition(':')[0] == SCRATCH), None)
+        if base is None:
+            continue
+        for row in rows:
+            label = row_label(row)
+            if label not in table.word:
+                continue
+            diff = '-' if row == base else _diff(table.difference(label, row_label(base)))
+            out.append(f'| {labels:,} | {label} | {_cell(table, label)} | {diff} |')
+    return out
+
+
+def recipe_choice_lines() -> List[str]:
+    """What each recipe row changes (the report's key to the tables above)."""
+    return [f'- `{k}`: {r.description}' + (f'; {dict(r.options)}' if r.options else '')
+            for k, r in RECIPES.items()]

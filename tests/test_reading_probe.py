@@ -1,0 +1,173 @@
+"""Frozen-encoder reading probe, partial re-initialisation and encoder scales."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnsp_mm import synth
+from mnsp_mm.analysis import reading_probe as RP
+from mnsp_mm.analysis.encoder_scales import encoder_scales, summarise
+from mnsp_mm.analysis.reinit import part_keys, reinit_encoder, save_reinit
+from mnsp_mm.apis import load_config
+from mnsp_mm.checkpoint.convert import load_encoder_state_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/pretrain/mae_text-vit-tiny_synth-cpu.py']
+model = dict(backbone=dict(patch_size=8, stem='conv', arch=dict(_delete_=True, embed_dims=32,
+             num_layers=2, num_heads=2, feedforward_channels=64)))
+"""
+
+
+def toy_tokens(num, seed, grid=(2, 12), dims=24, informative=True):
+    """Tokens that spell their label: column t holds the embedding of the t-th character
+    (or of a blank) in both rows, plus noise; with ``informative=False`` pure noise."""
+    rng = np.random.default_rng(seed)
+    h, w = grid
+    codes = np.random.default_rng(99).normal(0, 1, (len(RP.CHARSET) + 1, dims))
+    tokens = rng.normal(0, 0.3, (num, 1 + h * w, dims)).astype(np.float32)
+    texts = []
+    for i in range(num):
+        text = ''.join(rng.choice(list(RP.CHARSET), rng.integers(2, 5)))
+        texts.append(text)
+        if not informative:
+            continue
+        cols = [len(RP.CHARSET)] * w
+        for j, c in enumerate(text):
+            cols[1 + 2 * j] = RP.CHARSET.index(c)
+        grid_tokens = tokens[i, 1:].reshape(h, w, dims)
+        grid_tokens += codes[cols][None]
+    return tokens, texts
+
+
+def test_linear_probe_learns_to_read_tokens_that_spell_the_label():
+    tokens, texts = toy_tokens(3000, 0)
+    head, losses = RP.train_head('linear', tokens, texts, (2, 12), steps=400)
+    test_tokens, test_texts = toy_tokens(300, 1)
+    assert RP.waics(RP.read_tokens(head, test_tokens), test_texts).mean() > 0.9
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_block_probe_learns_to_read_too():
+    tokens, texts = toy_tokens(2000, 0)
+    head, _ = RP.train_head('block', tokens, texts, (2, 12), steps=300)
+    test_tokens, test_texts = toy_tokens(300, 1)
+    assert RP.waics(RP.read_tokens(head, test_tokens), test_texts).mean() > 0.8
+
+
+def test_probe_on_noise_reads_nothing():
+    tokens, texts = toy_tokens(2000, 0, informative=False)
+    head, _ = RP.train_head('linear', tokens, texts, (2, 12), steps=300)
+    test_tokens, test_texts = toy_tokens(300, 1, informative=False)
+    assert RP.waics(RP.read_tokens(head, test_tokens), test_texts).mean() < 0.02
+
+
+def test_labels_ctc_and_decoding():
+    assert RP.normalise_label('Ab-3!') == 'ab3'
+    assert RP.ctc_fits(RP.encode_label('ab'), 2)
+    assert not RP.ctc_fits(RP.encode_label('aa'), 2)  # a blank between the repeats
+    assert not RP.ctc_fits([], 4)
+    blank = len(RP.CHARSET)
+    logits = torch.full((1, 5, blank + 1), -5.)
+    for t, k in enumerate([10, 10, blank, 10, 11]):  # a a _ a b -> "aab"
+        logits[0, t, k] = 5.
+    assert RP.greedy_decode(logits) == ['aab']
+    with pytest.raises(ValueError, match='none of the 1 training labels fits CTC'):
+        RP.train_head('linear', np.zeros((1, 3, 4), np.float32), ['abc'], (1, 2), steps=1)
+    with pytest.raises(ValueError, match="probe head kind must be one of"):
+        RP.ProbeHead('mlp', 4, (1, 2), torch.zeros(4), torch.ones(4))
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp('reading_probe')
+    config = root / 'tiny.py'
+    config.write_text(TINY_CONFIG)
+    synth.render_dataset(root, 48, 0, name='train')
+    synth.render_dataset(root, 16, 1, name='test')
+    cfg = load_config(str(config))
+    torch.manual_seed(3)
+    from mnsp_mm.analysis.model_input import load_backbone
+    model = load_backbone(cfg, None)
+    ckpt = root / 'pretrained.pth'  # a "pretrained" encoder: random weights, scaled up
+    with torch.no_grad():
+        for p in model.layers.parameters():
+            p.mul_(3.)
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in model.state_dict().items()}),
+               ckpt)
+    return dict(root=root, config=config, cfg=cfg, ckpt=ckpt,
+                train=root / 'textrecog_train.json', test=root / 'textrecog_test.json')
+
+
+def test_reading_probe_end_to_end_and_vocabulary_exclusion(tiny, monkeypatch):
+    monkeypatch.setitem(RP.HEADS, 'linear', dict(RP.HEADS['linear'], steps=20))
+    res = RP.reading_probe(tiny['cfg'], None, tiny['train'], 48, {'test': tiny['test']}, 16,
+                           kinds=('linear', ))
+    r = res['linear']
+    assert r['n'] == 16 and 0. <= r['low'] <= r['value'] <= r['high'] <= 1.
+    assert len(r['sets']['test']['correct']) == 16 and res['grid'] == [4, 16]
+    test_texts = [e['instances'][0]['text'] for e in
+                  json.loads(tiny['test'].read_text())['data_list']]
+    res = RP.reading_probe(tiny['cfg'], None, tiny['train'], 48, {'test': tiny['test']}, 16,
+                           exclude_texts=set(test_texts[:10]), kinds=('linear', ))
+    excluded = {RP.normalise_label(t) for t in test_texts[:10]}
+    assert res['linear']['n'] == sum(RP.normalise_label(t) not in excluded for t in test_texts)
+    assert res['linear']['n'] <= 6
+    with pytest.raises(ValueError, match='no test crop left to score'):
+        RP.reading_probe(tiny['cfg'], None, tiny['train'], 48, {'test': tiny['test']}, 16,
+                         exclude_texts=set(test_texts), kinds=('linear', ))
+
+
+def test_reading_probe_cli(tiny, tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'reading_probe_tool', ROOT / 'tools' / 'analysis' / 'reading_probe.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setitem(RP.HEADS, 'linear', dict(RP.HEADS['linear'], steps=10))
+    out = tmp_path / 'probe.json'
+    tool.main([str(tiny['config']), str(tiny['ckpt']), '--train', str(tiny['train']),
+               '--num-train', '48', '--test', str(tiny['test']), '--num-test', '16',
+               '--heads', 'linear', '--out', str(out)])
+    assert json.loads(out.read_text())['linear']['n'] == 16
+    with pytest.raises(SystemExit, match='--test annotation not found'):
+        tool.main([str(tiny['config']), '--train', str(tiny['train']), '--test',
+                   str(tmp_path / 'none.json')])
+
+
+def test_reinit_puts_back_exactly_the_named_parts(tiny, tmp_path):
+    keys = list(load_encoder_state_dict(str(tiny['ckpt'])))
+    assert set(part_keys('pos', keys, 2)) == {'cls_token', 'pos_embed'}
+    assert part_keys('last1', keys, 2) == part_keys('block1', keys, 2)
+    assert all(k.startswith('layers.1.') for k in part_keys('last1', keys, 2))
+    norms = part_keys('norms', keys, 2)
+    assert 'ln1.weight' in norms and 'layers.0.ln2.bias' in norms
+    bn = part_keys('stem_norms', keys, 2)
+    assert bn and all('running' in k or k.endswith(('weight', 'bias', 'tracked')) for k in bn)
+    assert not any('projection' in k for k in bn)
+    with pytest.raises(ValueError, match='the encoder has 2 blocks'):
+        part_keys('block2', keys, 2)
+    with pytest.raises(ValueError, match="unknown reinit part 'head'"):
+        part_keys('head', keys, 2)
+    pretrained = load_encoder_state_dict(str(tiny['ckpt']))
+    new = reinit_encoder(tiny['cfg'], str(tiny['ckpt']), ['last1', 'stem'], seed=5)
+    changed = {k[len('backbone.'):] for k, v in new.items()
+               if not torch.equal(v, pretrained[k[len('backbone.'):]])}
+    named = set(part_keys('last1', keys, 2)) | set(part_keys('stem', keys, 2))
+    assert changed <= named  # nothing else moves; every weight matrix named does
+    assert {k for k in named if pretrained[k].dim() >= 2} <= changed
+    out = save_reinit(tiny['cfg'], str(tiny['ckpt']), ['pos'], tmp_path / 'r.pth')
+    loaded = load_encoder_state_dict(str(out))  # loads like any checkpoint, weights only
+    assert set(loaded) == set(pretrained)
+
+
+def test_encoder_scales_see_the_scaled_weights(tiny):
+    rnd = encoder_scales(tiny['cfg'], None, tiny['test'], num=8, seed=3)
+    big = encoder_scales(tiny['cfg'], str(tiny['ckpt']), tiny['test'], num=8)
+    assert summarise(big)['attn.qkv'] == pytest.approx(3 * summarise(rnd)['attn.qkv'], rel=1e-4)
+    assert len(big['attention_entropy']) == 2 and len(big['stream_rms']) == 3
+    assert all(0. <= e <= 1. for e in rnd['attention_entropy'])
+    # scaled-up attention weights make the attention more peaked
+    assert np.mean(big['attention_entropy']) < np.mean(rnd['attention_entropy'])
+    assert len(rnd['dead_stem_channels']) == 4  # 8x8 patches: three conv stages + the last conv
