@@ -171,3 +171,21 @@ def test_encoder_scales_see_the_scaled_weights(tiny):
     # scaled-up attention weights make the attention more peaked
     assert np.mean(big['attention_entropy']) < np.mean(rnd['attention_entropy'])
     assert len(rnd['dead_stem_channels']) == 4  # 8x8 patches: three conv stages + the last conv
+
+
+def test_random_encoder_batchnorms_get_real_statistics(tiny):
+    """A random encoder's BN running statistics come from real crops before a frozen
+    diagnostic reads it (otherwise eval mode does not normalise at all)."""
+    from mnsp_mm.analysis.model_input import calibrate_batchnorm, load_backbone
+    torch.manual_seed(0)
+    model = load_backbone(tiny['cfg'], None)
+    bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert torch.all(bn.running_var == 1)
+    x = torch.randn(4, 3, 32, 128) * 3 + 1
+    weights = [p.clone() for p in model.parameters()]
+    calibrate_batchnorm(model, [x])
+    assert not model.training and bn.momentum == 0.1
+    assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
+    stats = encoder_scales(tiny['cfg'], None, tiny['test'], num=8, seed=0)
+    assert stats['weights']['patch_embed.convs.1.running_var'] != 1.0

@@ -61,7 +61,7 @@ def test_bad_plans_name_the_profile_field():
         build_plan(('mae', ), 1, 0)
 
 
-@pytest.mark.parametrize('profile', ['default', 'study', 'regime'])
+@pytest.mark.parametrize('profile', ['default', 'study', 'regime', 'regime_long'])
 def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
     """Budget accounting: iterations x batch is one number for every pretraining run of a
     profile, no run starts from another run's weights, and each teacher is its seed's MAE
@@ -131,8 +131,7 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'},
         'mae_16x': {'loss'}, 'lmim_t16': {'loss_mim', 'loss_align'},
         'mnsp_t16': {'loss_nsp', 'loss_mim', 'loss_mla'},
-        **{m: {'loss'} for m in PROFILES['regime'].methods if m.startswith('mae_')
-           and METHODS[m].group == 'recipe'}}[method]
+        **{m: {'loss'} for m in METHODS if METHODS[m].group == 'recipe'}}[method]
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     if method == 'mnsp_2_scales':
@@ -229,9 +228,11 @@ def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
         assert {f'scratch:val_lr{lr}', f'mae:val_lr{lr}'} <= rows
     assert not [r for r in study.finetune_runs
                 if r.init in METHODS and METHODS[r.init].group == 'recipe']
-    assert {'scratch:labels1k', 'mae_16x:labels1k', 'lmim_t16:labels1k'} <= rows
+    assert {'scratch:labels1k', 'mae:labels1k', 'mae_4x:labels1k'} <= rows
+    long = _study('regime_long', tmp_path)
+    assert {'mae_16x:labels1k', 'lmim_t16:labels1k'} <= {r.row for r in long.finetune_runs}
     assert PretrainRun('lmim_t16').teacher_stage == 'pretrain_mae_16x'
-    assert study.pretrain_runs[0].method == 'mae_16x'  # the longest teacher starts first
+    assert long.pretrain_runs[0].method == 'mae_16x'  # the longest teacher starts first
     probes = study.probe_stage_names()
     assert probes[0] == 'probe_random' and len(probes) == 1 + len(study.pretrain_runs)
     # validation rows test on the validation split only
@@ -266,3 +267,53 @@ def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
     study.args.only = ['nothing*']
     with pytest.raises(SystemExit, match='no stage matches'):
         study.selected(deps)
+
+
+def test_regime_report_tables_from_stage_records(tmp_path):
+    """The "Where pretraining pays" tables read back from (here fabricated) stage records:
+    probe rows paired with random weights, validation rows paired with their plain row."""
+    import json
+
+    from mnsp_mm.demo import regime_report as W
+    from mnsp_mm.demo.profiles import VAL_SETS
+    study = _study('regime', tmp_path)
+    rng = np.random.default_rng(0)
+    sets = {f'val_{p}': None for p in VAL_SETS}
+
+    def probe_file(name, p):
+        res = {k: dict(value=p, low=p - .05, high=p + .05, n=40, sets={
+            s: dict(value=p, n=20, correct=(rng.random(20) < p).astype(int).tolist())
+            for s in sets}) for k in ('linear', 'block')}
+        res['scales'] = dict(weights={'layers.0.attn.qkv.rms': .1, 'layers.0.ln1.gain': 1.},
+                             stream_rms=[1., 2.], attention_entropy=[.9, .8],
+                             dead_stem_channels=[0., .1])
+        f = tmp_path / f'{name}.json'
+        f.write_text(json.dumps(res))
+        return dict(encoder=name, results=str(f))
+    study.records['probe_random'] = probe_file('random', .1)
+    for run in study.pretrain_runs:
+        study.records[run.stage].update(images_seen=16000)
+        study.records[f'probe_{run.stage}'] = probe_file(run.stage, .6)
+    lines = W.probe_lines(study)
+    assert len(lines) == 2 + 1 + len(study.pretrain_runs)
+    assert '(no measurable difference)' not in lines[3]  # 60% vs 10% on 40 crops
+    assert 'random weights' in lines[2] and '| - |' in lines[2]
+    assert '0.90, 0.80' in W.scales_lines(study)[2]
+    val_rows = {}
+    for run in study.finetune_runs:
+        if run.recipe_spec.split != 'val':
+            continue
+        folder = tmp_path / run.stage
+        folder.mkdir()
+        for s in sets:
+            with open(folder / f'{s}.jsonl', 'w') as f:
+                for i in range(30):
+                    good = run.row == 'scratch:val' or i % 3 == 0
+                    f.write(json.dumps(dict(gt=f'w{i}', pred=f'w{i}' if good else 'x')) + '\n')
+        study.records[run.stage] = dict(predictions=str(folder))
+        val_rows.setdefault(run.row, []).append(run)
+    table = W.validation_lines(study, val_rows)
+    mae = next(line for line in table if line.startswith('| MAE (MAERec), validation split |'))
+    assert '100.0' not in mae and '-66.7' in mae  # paired with scratch's validation row
+    reinit = next(line for line in table if 'stem re-initialised' in line)
+    assert 'no measurable difference' in reinit  # the same crops as the plain MAE row

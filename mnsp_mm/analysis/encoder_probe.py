@@ -20,7 +20,7 @@ import torch
 
 from ..evaluation.bootstrap import bootstrap_mean
 from .attention_maps import list_samples, load_sample
-from .model_input import input_spec, load_backbone, preprocess
+from .model_input import calibrate_batchnorm, input_spec, load_backbone, preprocess
 
 FIRST_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789'
 MIN_LENGTH, MAX_LENGTH = 2, 12  # word lengths are clipped to this range: 11 classes
@@ -39,7 +39,8 @@ def extract_features(cfg, checkpoint: Optional[str], ann_file, num: int, batch_s
     Args:
         cfg: an mmengine ``Config`` with ``model.backbone`` (pretraining or fine-tuning).
         checkpoint: a checkpoint :func:`~.model_input.load_backbone` reads, or ``None`` for the
-            random initialisation (seeded with ``seed``).
+            random initialisation (seeded with ``seed``; its BatchNorms get the running
+            statistics of the first 512 crops, :func:`~.model_input.calibrate_batchnorm`).
         ann_file: an MMOCR textrecog json (``data_list`` entries with ``img_path`` and
             ``instances[0].text``).
         num: how many crops, the first ``num``.
@@ -66,6 +67,10 @@ def extract_features(cfg, checkpoint: Optional[str], ann_file, num: int, batch_s
     spec = input_spec(cfg)
     grid = tuple(model.patch_resolution)
     size = tuple(g * p for g, p in zip(grid, model.patch_size))
+    if checkpoint is None:  # BN statistics of real crops, as fine-tuning would see them
+        calibrate_batchnorm(model, (preprocess([load_sample(s, size)[0] for s in
+                                                samples[i:i + batch_size]], spec)
+                                    for i in range(0, min(len(samples), 512), batch_size)))
     cls, columns, tokens = [], [], []
     with torch.no_grad():
         for start in range(0, len(samples), batch_size):

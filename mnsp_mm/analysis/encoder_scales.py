@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .attention_maps import list_samples, load_sample
-from .model_input import input_spec, load_backbone, preprocess
+from .model_input import calibrate_batchnorm, input_spec, load_backbone, preprocess
 
 
 def weight_scales(model: nn.Module) -> Dict[str, float]:
@@ -91,6 +91,8 @@ def encoder_scales(cfg, checkpoint: Optional[str], ann_file, num: int = 64,
     samples, _ = list_samples(ann_file, num)
     size = tuple(g * p for g, p in zip(model.patch_resolution, model.patch_size))
     images = preprocess([load_sample(s, size)[0] for s in samples], input_spec(cfg))
+    if checkpoint is None:  # as fine-tuning would normalise (see calibrate_batchnorm)
+        calibrate_batchnorm(model, [images])
     return dict(weights=weight_scales(model), **activation_stats(model, images))
 
 

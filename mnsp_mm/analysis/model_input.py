@@ -138,3 +138,27 @@ def load_backbone(cfg, checkpoint: Optional[str] = None, fmt: str = 'auto') -> n
     else:
         model.load_state_dict(load_encoder_state_dict(checkpoint, fmt=fmt), strict=True)
     return model.eval()
+
+
+def calibrate_batchnorm(model: nn.Module, batches) -> nn.Module:
+    """Give a random-weight model's BatchNorms the running statistics of real crops.
+
+    A freshly initialised BatchNorm holds mean 0 / variance 1, so a random encoder in eval
+    mode does not normalise at all, while fine-tuning (train mode) normalises with batch
+    statistics: without this the random-weight reference row of a frozen-feature diagnostic
+    is another network than the one fine-tuning starts from. The statistics are the
+    cumulative averages over ``batches`` ((B, 3, H, W) tensors); no weight changes.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return model
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model.encode_image(x) if hasattr(model, 'encode_image') else model(x)
+    for m in norms:
+        m.momentum = 0.1
+    return model.eval()

@@ -72,17 +72,12 @@ METHODS: Dict[str, Method] = {
 MAE_CONFIG = 'configs/demo/mae_pretrain.py'
 _LR = 'optim_wrapper.optimizer.lr'
 # The MAE pretraining recipe search (issue "Where pretraining pays", docs/study.md): the
-# same number of trials per knob, chosen on the validation split by the reading probe.
+# lr, read on the validation split by the reading probe (the demo's lr 1.5e-3 is the third
+# trial; the mask ratio and warm-up were not searched: see docs/study.md).
 METHODS.update({
     f'mae_lr{tag}': Method(f'MAE, lr {lr:g}', MAE_CONFIG, False, 'recipe', 'mae',
                            options=((_LR, lr), ))
-    for tag, lr in (('1.5e-4', 1.5e-4), ('5e-4', 5e-4), ('5e-3', 5e-3))})
-METHODS.update({
-    'mae_mask0.5': Method('MAE, mask 0.5', MAE_CONFIG, False, 'recipe', 'mae',
-                          options=(('model.backbone.mask_ratio', 0.5), )),
-    'mae_mask0.9': Method('MAE, mask 0.9', MAE_CONFIG, False, 'recipe', 'mae',
-                          options=(('model.backbone.mask_ratio', 0.9), )),
-})
+    for tag, lr in (('1.5e-4', 1.5e-4), ('5e-4', 5e-4))})
 # The budget curve: MAE with 4x and 16x the images, and LMIM / MNSP taught by the longest
 # run (the papers' protocol: a converged teacher, its cost reported apart).
 METHODS['mae_16x'] = Method('MAE, 16x the images seen', MAE_CONFIG, False, 'budget', 'mae',

@@ -44,9 +44,13 @@ _SIZES = dict(pool=10000, train=30000, test=300, pretrain_batch=64, pretrain_ite
 # labels). Every recipe row is one (init, plan.RECIPES key) pair.
 RECIPE_SEARCH = ('mae_lr1.5e-4', 'mae_lr5e-4')
 VAL_ROWS = (('scratch', 'val'), ('mae', 'val'),
-            *[('mae', f'val_reinit_{p}') for p in ('stem', 'norms', 'blocks')],
+            *[('mae', f'val_reinit_{p}') for p in ('stem', 'stem_norms', 'norms', 'blocks')],
+            *[(m, 'val') for m in RECIPE_SEARCH],
             *[(i, f'val_lr{lr}') for lr in ('5e-4', '6e-3') for i in ('scratch', 'mae')])
-LABEL_ROWS = tuple((i, 'labels1k') for i in ('scratch', 'mae_16x', 'lmim_t16', 'mnsp_t16'))
+LABEL_ROWS = tuple((i, 'labels1k') for i in ('scratch', 'mae', 'mae_4x'))
+# the longer budget point and the papers' protocol (a converged teacher): ~80 min of MAE
+# alone on this machine when it is shared, so a profile of its own
+LONG_LABEL_ROWS = tuple((i, 'labels1k') for i in ('mae_16x', 'lmim_t16', 'mnsp_t16'))
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
                      finetune_batch=32, finetune_iters=20, attention_images=4, probe_train=64,
@@ -59,9 +63,11 @@ PROFILES = {
     'study': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
                      pretrain_seeds=2, finetune_seeds=3,
                      recipes=(('scratch', 'long'), ('mae', 'long'))),
-    'regime': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + ('mae_4x', 'mae_16x',
-                                                                   'lmim_t16', 'mnsp_t16'),
+    'regime': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + ('mae_4x', ),
                       reading_probe=10000, recipes=VAL_ROWS + LABEL_ROWS),
+    'regime_long': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + (
+        'mae_4x', 'mae_16x', 'lmim_t16', 'mnsp_t16'), reading_probe=10000,
+        recipes=VAL_ROWS + LABEL_ROWS + LONG_LABEL_ROWS),
 }
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
