@@ -293,13 +293,14 @@ class Study(StageScheduler):
                 options['train_dataloader.dataset.indices'] = spec.labels
             sets = self.eval_sets(run)
             cfg = self._config(run.config)
-            if spec.split == 'val':
+            if spec.split == 'val':  # the validation sets in place of the test sets
                 options['test_dataloader.dataset.datasets'] = [
-                    dict(cfg.test_dataloader.dataset.datasets[0], ann_file=f'textrecog_{n}.json')
-                    for n in sets]
+                    dict(cfg.test_dataloader.dataset.datasets[0].to_dict(), data_root=ft,
+                         ann_file=f'textrecog_{n}.json') for n in sets]
                 options['test_evaluator.dataset_prefixes'] = list(sets)
-            options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
-                            for i in range(len(sets))})
+            else:
+                options.update({f'test_dataloader.dataset.datasets.{i}.data_root': ft
+                                for i in range(len(sets))})
             preds = stage_dir / 'predictions'  # per-crop predictions, one jsonl per test set
             scorers = cfg.test_evaluator.metrics
             dump = next(i for i, m in enumerate(scorers) if m['type'] == 'TextPredictionDump')
