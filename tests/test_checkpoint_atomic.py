@@ -171,3 +171,16 @@ def test_kills_during_saves_then_resume_repeat_the_uninterrupted_losses(tmp_path
     for run in runs:
         for it, loss in run.items():
             assert loss == pytest.approx(want[it], rel=1e-5, abs=1e-6), (it, runs, want)
+
+
+def test_resume_from_a_legacy_checkpoint(tmp_path):
+    """Issue #25 item 2: a non-zip checkpoint cannot be memory-mapped; ``--resume`` reads it."""
+    _toy_runner(tmp_path, iters=2, max_keep=2).train()
+    for name in ('iter_1.pth', 'iter_2.pth'):
+        path = tmp_path / name
+        torch.save(torch.load(path, weights_only=False), path,
+                   _use_new_zipfile_serialization=False)
+    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+    resumed = _toy_runner(tmp_path, iters=3, resume=True)
+    resumed.train()
+    assert resumed.iter == 3
