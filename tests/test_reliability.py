@@ -3,6 +3,7 @@ safety: test_safe_load.py; kills and resume: test_checkpoint_atomic.py; config a
 checks: test_config_checks.py)."""
 import io
 import json
+import struct
 from pathlib import Path
 
 import cv2
@@ -430,3 +431,74 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
     monkeypatch.undo()
     real = fair_share.sample()  # from /proc/stat (None where there is none)
     assert real is None or (len(real) == 4 and real[3] >= 1)
+
+
+# ------------------------------------------------------------ issue #25 (third round)
+def _rgbe_header(width: int, height: int) -> bytes:
+    """The header of a Radiance RGBE image: all cv2 needs to allocate ``width x height``."""
+    return (b'#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n' +
+            f'-Y {height} +X {width}\n'.encode() + b'\x02\x02\x00\x00')
+
+
+def test_every_format_cv2_decodes_has_its_size_read_from_the_header(tmp_path):
+    """Item 3: the bomb check knows the size of each format cv2 reads, PIL's or not."""
+    from mnsp_mm.datasets.image_header import CV2_ONLY_FORMATS, header_size
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 256, (40, 100, 3), np.uint8)
+    for ext in ('.bmp', '.jpg', '.jp2', '.png', '.webp', '.tiff', '.hdr', '.ras', '.pbm',
+                '.pgm', '.ppm', '.pam', '.pfm'):
+        src = img.astype(np.float32) / 255 if ext in ('.hdr', '.pfm') else img
+        src = src[..., 0] if ext in ('.pbm', '.pgm') else src
+        buf = cv2.imencode(ext, src)[1].tobytes()
+        assert cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR).shape == \
+            (40, 100, 3), ext
+        assert header_size(buf) == (100, 40), ext
+    exr = (b'\x76\x2f\x31\x01\x02\x00\x00\x00' + b'channels\0chlist\0' +
+           struct.pack('<i', 1) + b'\0' + b'dataWindow\0box2i\0' + struct.pack('<i', 16) +
+           struct.pack('<4i', 0, 0, 8191, 4095) + b'\0')  # OpenEXR (OPENCV_IO_ENABLE_OPENEXR)
+    assert header_size(exr) == (8192, 4096)
+    assert header_size(b'#?RGBE\nX=1\n\n+X 30 -Y 20\n') == (30, 20)
+    assert header_size(b'P7\nWIDTH 7\nHEIGHT 9\nDEPTH 3\nMAXVAL 255\nENDHDR\n') == (7, 9)
+    assert len(CV2_ONLY_FORMATS) == 4 and header_size(b'not an image') is None
+
+
+def _skips_of_batch(batch):
+    from mnsp_mm.datasets import drain_skip_counts
+    return len(batch), drain_skip_counts()
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_a_radiance_bomb_named_png_is_too_large_before_decoding(tmp_path, monkeypatch,
+                                                                num_workers):
+    """Item 3: an 8192x8192 RGBE header renamed .png (PIL does not know the format, cv2 would
+    allocate 805 MB for it), in the main process and in dataloader workers."""
+    from torch.utils.data import DataLoader
+
+    from mnsp_mm.datasets import UnlabeledTextDataset
+    decode = cv2.imdecode
+
+    def imdecode(buf, flags):
+        assert b'8192' not in bytes(buf[:80]), 'the bomb reached cv2.imdecode'
+        return decode(buf, flags)
+
+    monkeypatch.setattr(cv2, 'imdecode', imdecode)  # forked workers inherit the patch
+    (tmp_path / 'bomb.png').write_bytes(_rgbe_header(8192, 8192))
+    small = cv2.imencode('.hdr', np.ones((40, 100, 3), np.float32))[1].tobytes()
+    (tmp_path / 'small.png').write_bytes(small)  # a real RGBE crop loads
+    assert LoadTextImage()(dict(img_path=str(tmp_path / 'small.png')))['img'].shape == \
+        (40, 100, 3)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ds = UnlabeledTextDataset(sources=[dict(type='folder', path=str(tmp_path))],
+                                  pipeline=[dict(type='LoadTextImage')])
+    bomb = next(i for i in range(len(ds)) if 'bomb' in ds.get_data_info(i)['img_path'])
+    loader = DataLoader(torch.utils.data.Subset(ds, [bomb] * 4), batch_size=2,
+                        num_workers=num_workers, collate_fn=_skips_of_batch)
+    totals = {}
+    for size, skips in loader:  # each bomb is replaced by another crop (refetch)
+        assert size == 2
+        for k, v in skips.items():
+            totals[k] = totals.get(k, 0) + v
+    assert totals.get('too_large', 0) >= 4 and set(totals) == {'too_large'}
+    from mnsp_mm.datasets.transforms import TextImageLoadError
+    with pytest.raises(TextImageLoadError, match=r'too_large: header declares 8192x8192'):
+        LoadTextImage(fail_fast=True)(dict(img_path=str(tmp_path / 'bomb.png')))
