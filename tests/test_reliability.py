@@ -502,3 +502,105 @@ def test_a_radiance_bomb_named_png_is_too_large_before_decoding(tmp_path, monkey
     from mnsp_mm.datasets.transforms import TextImageLoadError
     with pytest.raises(TextImageLoadError, match=r'too_large: header declares 8192x8192'):
         LoadTextImage(fail_fast=True)(dict(img_path=str(tmp_path / 'bomb.png')))
+
+
+def _finetune_set(root: Path, n: int = 12) -> dict:
+    """A small labeled synthetic set; returns its annotation (edit it, then ``_write``)."""
+    synth.render_dataset(root, n, 0, name='train')
+    return json.loads((root / 'textrecog_train.json').read_text())
+
+
+def _write(root: Path, ann: dict) -> None:
+    (root / 'textrecog_train.json').write_text(json.dumps(ann))
+
+
+def _tiny_ft(root: Path, iters: int = 2, config: str = TINY_FT, **options):
+    cfg = load_config(config, work_dir=str(root / 'work'), cfg_options={
+        'train_dataloader.dataset.data_root': str(root), 'train_dataloader.batch_size': 4,
+        'train_dataloader.dataset.pipeline': load_config(TINY_FT).train_pipeline[:-4] +
+        load_config(TINY_FT).train_pipeline[-1:],  # no augmentation: faster
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': 100,
+        'default_hooks.logger.interval': 1, 'default_hooks.checkpoint.interval': 100,
+        'param_scheduler': [], **options})
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    return cfg
+
+
+def _totals(runner) -> dict:
+    return next(h for h in runner.hooks if isinstance(h, DataHealthHook)).report(runner)
+
+
+@pytest.mark.parametrize('num_workers', [0, 1])
+def test_entries_without_a_usable_img_path_are_skipped_and_counted(tmp_path, num_workers):
+    """Item 4: a bare string, no ``img_path``, a number: counted, not a raw AssertionError /
+    TypeError while the dataset is built; an error naming file and index in evaluation."""
+    ann = _finetune_set(tmp_path)
+    items = ann['data_list']
+    items[0] = 'just/a/string.png'
+    del items[1]['img_path']
+    items[2]['img_path'] = 12345
+    _write(tmp_path, ann)
+    runner = build_runner(_tiny_ft(tmp_path, **{'train_dataloader.num_workers': num_workers}))
+    runner.train()
+    assert len(runner.train_dataloader.dataset) == 9
+    assert _totals(runner)['label_no_img_path'] == 3
+    log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
+    assert 'entry 0: label_no_img_path (the entry is a str' in log  # the start-up check
+    assert 'entry 2 skipped (label_no_img_path: "img_path" is int 12345' in log
+    test = load_config(TINY_FT, work_dir=str(tmp_path / 'work'), cfg_options={
+        'test_dataloader.dataset.data_root': str(tmp_path),
+        'test_dataloader.dataset.datasets.0.ann_file': 'textrecog_train.json'})
+    with pytest.raises(ValueError, match=r'textrecog_train\.json has 3 entries that cannot be '
+                                         r'evaluated .*entry 0: label_no_img_path'):
+        build_runner(test).test()
+
+
+def test_no_image_of_the_annotation_file_exists_stops_at_start(tmp_path, no_runner):
+    """Item 5: a wrong data root is a start-up error naming the file and the folder, not
+    MMOCR's "Cannot find valid image after 1000!" after 1000 warnings."""
+    ann = _finetune_set(tmp_path / 'data')
+    (tmp_path / 'elsewhere').mkdir()
+    (tmp_path / 'elsewhere' / 'textrecog_train.json').write_text(json.dumps(ann))
+    with pytest.raises(FileNotFoundError,
+                       match=r"train_dataloader\.dataset\.ann_file: .*elsewhere/textrecog_train"
+                             r"\.json: none of the 12 images checked exist under the image "
+                             r"folder '.*elsewhere' \(data_root="):
+        build_runner(_tiny_ft(tmp_path / 'elsewhere')).train()
+    for item in ann['data_list'][1:]:  # only one image left: training goes on, skipping
+        item['img_path'] = 'gone/' + item['img_path']
+    _write(tmp_path / 'data', ann)
+    from mnsp_mm.apis.config_checks import check_annotation_files
+    check_annotation_files(_tiny_ft(tmp_path / 'data'), ['train'])
+    test = load_config(TINY_FT, cfg_options={
+        'test_dataloader.dataset.data_root': str(tmp_path / 'data'),
+        'test_dataloader.dataset.datasets.0.ann_file': 'textrecog_train.json'})
+    with pytest.raises(FileNotFoundError, match=r'11 of 12 images checked exist'):
+        check_annotation_files(test, ['test'])  # evaluation would crash on the first
+
+
+def test_ctc_head_limits_the_label_length_by_its_columns(tmp_path):
+    """Item 6: the demo's CTC config (16 columns, no max_seq_len) skips a 30-character label
+    and one whose repeats need more columns, counted as ``label_too_long``."""
+    from mnsp_mm.apis.prepare import label_limit
+    ann = _finetune_set(tmp_path, 8)
+    for item in ann['data_list']:  # the demo's dictionary: lower case and digits
+        item['instances'][0]['text'] = 'word'
+    ann['data_list'][0]['instances'][0]['text'] = 'abcdefghij' * 3
+    ann['data_list'][1]['instances'][0]['text'] = 'aabbccddeeff'  # 12 chars, 17 CTC steps
+    _write(tmp_path, ann)
+    demo = load_config('configs/demo/finetune.py')
+    assert label_limit(demo.model.decoder) == (16, True)
+    assert label_limit(load_config(TINY_FT).model.decoder) == (24, False)
+    cfg = _tiny_ft(tmp_path, config='configs/demo/finetune.py', **{
+        'train_dataloader.dataset.pipeline': demo.train_pipeline,
+        'optim_wrapper.optimizer.lr': 1e-3})
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    runner = build_runner(cfg)
+    runner.train()
+    label_filter = next(t for t in runner.train_dataloader.dataset.pipeline.transforms
+                        if isinstance(t, FilterTextLabel))
+    assert (label_filter.max_len, label_filter.ctc) == (16, True)
+    assert _totals(runner)['label_too_long'] >= 2
+    cut = FilterTextLabel(DICT, max_len=5, long_label='truncate', ctc=True)
+    assert cut(dict(gt_texts=['aabbcc']))['gt_texts'] == ['aab']
+    assert FilterTextLabel(DICT, max_len=5, ctc=True)(dict(gt_texts=['abcde'])) is not None

@@ -159,8 +159,10 @@ def check_dictionary_file(cfg: Config) -> None:
 
 
 # ------------------------------------------------------------- annotations
-def _json_annotations(cfg: Config, loaders: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
-    """``(loader name, config key, path)`` of every local MMOCR JSON annotation file."""
+def _json_annotations(cfg: Config, loaders: Sequence[str]
+                      ) -> Iterator[Tuple[str, str, str, dict]]:
+    """``(loader name, config key, path, dataset config)`` of every local MMOCR JSON
+    annotation file."""
     for name in loaders:
         loader = cfg.get(f'{name}_dataloader')
         if not isinstance(loader, dict):
@@ -173,7 +175,7 @@ def _json_annotations(cfg: Config, loaders: Sequence[str]) -> Iterator[Tuple[str
             root = ds.get('data_root') or ''
             path = ann if osp.isabs(ann) or not root else osp.join(root, ann)
             if osp.isfile(path):
-                yield name, f'{key}.ann_file', path
+                yield name, f'{key}.ann_file', path, ds
 
 
 def load_annotation_json(path: str, key: str) -> dict:
@@ -196,12 +198,70 @@ def load_annotation_json(path: str, key: str) -> dict:
     return ann
 
 
+#: How many image paths of a training annotation file :func:`check_image_sample` checks
+#: (evenly spaced; evaluation files: up to 5000).
+IMAGE_SAMPLE = dict(train=64, eval=5000)
+
+
+def image_root(ds: dict) -> str:
+    """The folder a dataset config's ``img_path`` values are relative to (as mmengine joins)."""
+    root = ds.get('data_root') or ''
+    prefix = (ds.get('data_prefix') or {}).get('img_path', '') or ''
+    if not prefix:
+        return root
+    return prefix if osp.isabs(prefix) or not root else osp.join(root, prefix)
+
+
+def check_image_sample(entries: list, ds: dict, key: str, path: str, strict: bool) -> None:
+    """Check that the images of a sample of annotation entries exist.
+
+    Args:
+        entries: the ``data_list`` of the annotation file.
+        ds: the dataset config (``data_root``, ``data_prefix``).
+        key: the config key of the annotation file, for the message.
+        path: the annotation file.
+        strict: an evaluation file: one missing image of the sample is an error (MMOCR
+            raises mid-evaluation on it); training skips missing images, so only a sample
+            with no image at all is.
+
+    Raises:
+        FileNotFoundError: naming the annotation file, the image folder and examples.
+    """
+    from ..datasets.labels import image_path_problem
+    root = image_root(ds)
+    if '://' in root:
+        return
+    usable = [e['img_path'] for e in entries if image_path_problem(e) is None]
+    limit = IMAGE_SAMPLE['eval' if strict else 'train']
+    step = max(1, len(usable) // limit)
+    sample = usable[::step][:limit]
+    missing = [p for p in sample if '://' not in p and not osp.exists(osp.join(root, p))]
+    shown = ', '.join(repr(osp.join(root, p)) for p in missing[:3])
+    if not missing or (not strict and len(missing) < len(sample)):
+        if missing:
+            print_log(f'{key}: {path}: {len(missing)} of {len(sample)} images checked are '
+                      f'missing (skipped while training), e.g. {shown}', logger='current',
+                      level=logging.WARNING)
+        return
+    what = 'none of the' if len(missing) == len(sample) else f'{len(missing)} of'
+    raise FileNotFoundError(
+        f'{key}: {path}: {what} {len(sample)} images checked exist under the image folder '
+        f'{root or "."!r} (data_root={ds.get("data_root")!r}, data_prefix='
+        f'{ds.get("data_prefix")!r}), e.g. {shown}; is data_root the folder the annotation\'s '
+        f'img_path values are relative to?')
+
+
 def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Counter]:
     """Parse every JSON annotation file of the run and check its entries.
 
     Evaluation entries that cannot be scored (no instance, several, no text, a non-string
     or whitespace-only text) are an error naming file and index; training entries of those
     kinds are counted and reported (``FilterTextLabel`` skips them while training).
+
+    Entries that are not dicts or have no string ``img_path`` count as malformed too
+    (``label_no_img_path``). A sample of the image paths is checked as well
+    (:func:`check_image_sample`): when none of them exists, the run stops here instead of
+    MMOCR's ``Cannot find valid image after 1000!``.
 
     Each file is parsed once more than the dataset itself does; ``data_check =
     dict(annotations=False)`` skips this check (e.g. for very large training files).
@@ -212,13 +272,14 @@ def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Cou
     Raises:
         ValueError: a file does not parse, or an evaluation file has malformed entries.
     """
-    from ..datasets.labels import instance_problem
+    from ..datasets.labels import entry_problem
     found = {}
     if not (cfg.get('data_check') or {}).get('annotations', True):
         return found
-    for name, key, path in _json_annotations(cfg, loaders):
+    for name, key, path, ds in _json_annotations(cfg, loaders):
         entries = load_annotation_json(path, key)['data_list']
-        bad = [(i, instance_problem(e)) for i, e in enumerate(entries)]
+        check_image_sample(entries, ds, key, path, strict=name != 'train')
+        bad = [(i, entry_problem(e)) for i, e in enumerate(entries)]
         bad = [(i, p) for i, p in bad if p is not None]
         if not bad:
             continue
