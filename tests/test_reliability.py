@@ -358,6 +358,8 @@ def test_dictionary_that_cannot_cover_the_labels(tmp_path, no_runner):
     ann = dict(metainfo={}, data_list=[dict(img_path=f'{i}.png', instances=[dict(text=t)])
                                        for i, t in enumerate(['ok', 'fine', 'ünïcödé', 'ok'])])
     (tmp_path / 'train.json').write_text(json.dumps(ann))
+    for i in range(4):  # the start-up check also samples the image paths
+        (tmp_path / f'{i}.png').write_bytes(_png(np.zeros((8, 8, 3), np.uint8)))
     opts = {'train_dataloader.dataset.data_root': str(tmp_path),
             'train_dataloader.dataset.ann_file': 'train.json', 'val_dataloader': None,
             'val_cfg': None, 'val_evaluator': None}

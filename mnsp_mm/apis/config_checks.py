@@ -5,6 +5,11 @@ Each error names the key, the value and what to do:
 * ``--cfg-options`` items without ``=`` or with unbalanced brackets (:class:`CfgOptionsAction`);
 * a ``--cfg-options`` top-level key that neither the config nor mmengine's ``Runner`` knows,
   with "did you mean" (:func:`merge_cfg_options`);
+* a ``--cfg-options`` key that sets a config variable the file has already used
+  (``max_iters=-5``: a no-op in mmengine), naming the keys that take effect
+  (:func:`check_consumed_variables`);
+* an optimizer setting torch refuses (``optim_wrapper.optimizer.lr=-1``), before the model
+  is built (:func:`check_optimizer`);
 * ``data_root`` given to a ``ConcatDataset`` (the demo's seven test sets, the benchmark
   configs) applies to every set it holds: ``--cfg-options
   test_dataloader.dataset.data_root=DIR`` points all of them at ``DIR``;
@@ -29,6 +34,11 @@ from mmengine.logging import print_log
 #: Top-level keys that runner building reads besides ``Runner.__init__``'s arguments.
 EXTRA_RUNNER_KEYS = ('runner_type', 'custom_imports', 'find_unused_parameters',
                      'model_wrapper_cfg', 'compile', 'strategy', 'data_check')
+
+#: Top-level keys read at run time by tools other than mmengine's ``Runner`` (MMOCR's and
+#: mmpretrain's ``tools/test.py --tta``, old-style launch settings).
+TOOL_KEYS = ('tta_model', 'tta_pipeline', 'work_dir', 'launcher', 'gpu_ids', 'dist_params',
+             'device')
 
 #: How many bad evaluation entries an error lists.
 _SHOWN = 5
@@ -67,7 +77,7 @@ def check_option_keys(cfg: Config, options: dict) -> None:
     Raises:
         KeyError: naming the key, with the closest known keys ("did you mean").
     """
-    known = set(cfg.keys()) | runner_keys()
+    known = set(cfg.keys()) | run_time_keys()
     for key in options:
         top = key.split('.', 1)[0]
         if top not in known:
@@ -75,6 +85,79 @@ def check_option_keys(cfg: Config, options: dict) -> None:
             hint = f'; did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
             raise KeyError(f'--cfg-options {key}: {top!r} is not a key of {cfg.filename} nor '
                            f'one the runner reads{hint}')
+
+
+def run_time_keys() -> set:
+    """Top-level keys something reads when the run starts (the rest are config variables)."""
+    return runner_keys() | set(TOOL_KEYS)
+
+
+def _leaves(obj, path: str) -> Iterator[Tuple[str, object]]:
+    """``(dotted path, value)`` of every non-container value below ``obj``."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, f'{path}.{k}' if path else str(k))
+    elif isinstance(obj, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in obj):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, f'{path}.{i}')
+    else:
+        yield path, obj
+
+
+def _value_at(cfg: Config, key: str):
+    obj = cfg
+    for part in key.split('.'):
+        if isinstance(obj, (dict, Config)) and part in obj:
+            obj = obj[part]
+        elif isinstance(obj, (list, tuple)) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            raise KeyError(key)
+    return obj
+
+
+def where_it_went(cfg: Config, key: str) -> list:
+    """The run-time keys holding the current value of config variable ``key``.
+
+    A variable such as ``max_iters = 200`` is substituted into ``train_cfg.max_iters``,
+    ``param_scheduler.1.end``, ... when the config file is read; these are found by value
+    (same type and value), the ones with the variable's own name first, then the shallowest.
+    """
+    try:
+        value = _value_at(cfg, key)
+    except KeyError:
+        return []
+    if isinstance(value, (dict, list)) or value is None or isinstance(value, bool):
+        return []
+    name = key.rsplit('.', 1)[-1]
+    found = [path for top in run_time_keys() if top in cfg
+             for path, v in _leaves(cfg[top], top)
+             if type(v) is type(value) and v == value]
+    return sorted(found, key=lambda p: (p.rsplit('.', 1)[-1] != name, p.count('.'), p))
+
+
+def check_consumed_variables(cfg: Config, options: dict) -> None:
+    """Refuse ``--cfg-options`` that set a config variable nothing reads at run time.
+
+    ``max_iters=-5`` on a config whose ``train_cfg = dict(max_iters=max_iters)`` changes
+    nothing: mmengine substituted the variable when it read the file. Keys the runner or
+    the tools read (:func:`run_time_keys`: ``work_dir``, ``randomness``, ``load_from``, ...)
+    are never refused.
+
+    Raises:
+        KeyError: naming the option and the keys that take effect (found by value).
+    """
+    live = run_time_keys()
+    for key in options:
+        top = key.split('.', 1)[0]
+        if top in live or top not in cfg:
+            continue
+        went = where_it_went(cfg, key)
+        target = f'; it went to {", ".join(went[:5])}{" ..." if len(went) > 5 else ""}: set ' \
+            f'{went[0]}=... instead' if went else '; set the run-time key that uses it instead'
+        raise KeyError(f'--cfg-options {key}: {top!r} is a variable of {cfg.filename} that was '
+                       f'already used when the config was read; setting it changes nothing at '
+                       f'run time{target}')
 
 
 def dataset_configs(cfg, key: str) -> Iterator[Tuple[str, dict]]:
@@ -107,8 +190,10 @@ def spread_concat_data_root(cfg: Config) -> None:
 
 
 def merge_cfg_options(cfg: Config, options: dict) -> None:
-    """Check (:func:`check_option_keys`) and merge ``--cfg-options`` into ``cfg``."""
+    """Check (:func:`check_option_keys`, :func:`check_consumed_variables`) and merge
+    ``--cfg-options`` into ``cfg``."""
     check_option_keys(cfg, options)
+    check_consumed_variables(cfg, options)
     cfg.merge_from_dict(options)
     spread_concat_data_root(cfg)
 
@@ -135,11 +220,44 @@ def check_numbers(cfg: Config, loaders: Sequence[str]) -> None:
         hooks = cfg.get('default_hooks') or {}
         _positive(hooks.get('checkpoint'), 'default_hooks.checkpoint', ('interval', ))
         _positive(hooks.get('logger'), 'default_hooks.logger', ('interval', ))
+        check_optimizer(cfg)
     for name in loaders:
         loader = cfg.get(f'{name}_dataloader')
         if isinstance(loader, dict):
             _positive(loader, f'{name}_dataloader', ('batch_size', ))
             _positive(loader, f'{name}_dataloader', ('num_workers', ), minimum=0)
+
+
+#: Optimizer arguments and the range torch accepts (``lo <= v``, or ``lo <= v < hi``).
+OPTIMIZER_RANGES = dict(lr=(0, None), weight_decay=(0, None), eps=(0, None),
+                        momentum=(0, None), betas=(0, 1))
+
+
+def check_optimizer(cfg: Config) -> None:
+    """``optim_wrapper.optimizer``'s ``lr``, ``weight_decay``, ``eps``, ``momentum`` and
+    ``betas`` are numbers in the range torch accepts.
+
+    torch checks them only when the optimizer is built, after the model, with messages
+    such as ``Invalid learning rate: -1`` that name no config key.
+
+    Raises:
+        ValueError: naming the key and the value.
+    """
+    wrapper = cfg.get('optim_wrapper')
+    optimizer = wrapper.get('optimizer') if isinstance(wrapper, dict) else None
+    if not isinstance(optimizer, dict):
+        return
+    for name, (lo, hi) in OPTIMIZER_RANGES.items():
+        value = optimizer.get(name)
+        if value is None:
+            continue
+        values = value if name == 'betas' and isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if not number or v < lo or (hi is not None and v >= hi) or v != v:
+                bound = f'>= {lo}' + (f' and < {hi}' if hi is not None else '')
+                raise ValueError(f'optim_wrapper.optimizer.{name}={value!r}: must be '
+                                 f'{"numbers" if name == "betas" else "a number"} {bound}')
 
 
 def check_dictionary_file(cfg: Config) -> None:
