@@ -606,3 +606,14 @@ def test_ctc_head_limits_the_label_length_by_its_columns(tmp_path):
     cut = FilterTextLabel(DICT, max_len=5, long_label='truncate', ctc=True)
     assert cut(dict(gt_texts=['aabbcc']))['gt_texts'] == ['aab']
     assert FilterTextLabel(DICT, max_len=5, ctc=True)(dict(gt_texts=['abcde'])) is not None
+
+
+def test_a_dirty_dataset_run_counts_every_kind(tmp_path):
+    """Item 11: one short run over every bad kind at once (workers), each reason reported."""
+    import sys
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from dirty_dataset import EXPECTED, make_dirty_dataset, run
+    make_dirty_dataset(tmp_path)
+    totals = run(tmp_path, iters=6, workers=1)  # 48 draws: every entry at least once
+    assert set(totals) == set(EXPECTED), totals
+    assert totals['label_no_img_path'] == 3
