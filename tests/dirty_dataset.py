@@ -23,7 +23,8 @@ EXPECTED = {
 }
 
 
-def _png_bomb(width: int, height: int) -> bytes:
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width x height`` black pixels (a few KB; PIL takes seconds)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack('>I', len(data)) + kind + data + \
             struct.pack('>I', zlib.crc32(kind + data))
@@ -47,7 +48,7 @@ def make_dirty_dataset(root: Path) -> Path:
     bad_dir.mkdir(exist_ok=True)
     jpeg = cv2.imencode('.jpg', np.full((32, 100, 3), 128, np.uint8))[1].tobytes()
     files = {'zero.png': b'', 'truncated.jpg': jpeg[:len(jpeg) // 2],
-             'text.png': b'not an image', 'bomb.png': _png_bomb(20000, 20000),
+             'text.png': b'not an image', 'bomb.png': png_bomb(20000, 20000),
              'rgbe_bomb.png': b'#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8192 +X 8192\n'}
     for name, data in files.items():
         (bad_dir / name).write_bytes(data)

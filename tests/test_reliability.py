@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
+from dirty_dataset import png_bomb as _png_bomb  # tests/ is on sys.path (pytest rootdir)
 from mnsp_mm.apis import build_runner, load_config
 from mnsp_mm.apis import prepare as runner_mod
 from mnsp_mm import synth
@@ -126,22 +127,6 @@ def test_malformed_annotation_entries_are_skipped_by_reason():
     assert cut(_entry(instances=[dict(text='abcdef')]))['instances'][0]['text'] == 'abc'
     with pytest.raises(TextLabelError, match=r"crop\.png.*label_not_text.*int 12345"):
         FilterTextLabel(DICT, fail_fast=True)(_entry(instances=[dict(text=12345)]))
-
-
-def _png_bomb(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of ``width x height`` black pixels (a few KB; PIL takes seconds)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack('>I', len(data)) + kind + data + \
-            struct.pack('>I', zlib.crc32(kind + data))
-
-    row, z = b'\0' * (1 + (width + 7) // 8), zlib.compressobj(9)
-    idat = b''.join(z.compress(row) for _ in range(height)) + z.flush()
-    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 1, 0, 0,
-                                                              0, 0))
-            + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
 
 
 def test_decompression_bomb_is_skipped_without_decoding(tmp_path):
@@ -610,8 +595,6 @@ def test_ctc_head_limits_the_label_length_by_its_columns(tmp_path):
 
 def test_a_dirty_dataset_run_counts_every_kind(tmp_path):
     """Item 11: one short run over every bad kind at once (workers), each reason reported."""
-    import sys
-    sys.path.insert(0, str(ROOT / 'tests'))
     from dirty_dataset import EXPECTED, make_dirty_dataset, run
     make_dirty_dataset(tmp_path)
     totals = run(tmp_path, iters=6, workers=1)  # 48 draws: every entry at least once

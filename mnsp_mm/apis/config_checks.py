@@ -396,19 +396,20 @@ def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Cou
         return found
     for name, key, path, ds in _json_annotations(cfg, loaders):
         entries = load_annotation_json(path, key)['data_list']
-        check_image_sample(entries, ds, key, path, strict=name != 'train')
         bad = [(i, entry_problem(e)) for i, e in enumerate(entries)]
         bad = [(i, p) for i, p in bad if p is not None]
-        if not bad:
-            continue
-        counts = Counter(reason for _, (reason, _) in bad)
-        listed = '; '.join(f'entry {i}: {reason} ({detail})'
-                           for i, (reason, detail) in bad[:_SHOWN])
-        more = f'; ... ({len(bad) - _SHOWN} more)' if len(bad) > _SHOWN else ''
-        if name != 'train':
-            raise ValueError(f'{key}: {path} has {len(bad)} entries that cannot be evaluated '
-                             f'({dict(counts)}): {listed}{more}; fix or remove them')
-        print_log(f'{key}: {path} has {len(bad)} malformed entries ({dict(counts)}), skipped '
-                  f'while training: {listed}{more}', logger='current', level=logging.WARNING)
-        found[path] = counts
+        if bad:
+            counts = Counter(reason for _, (reason, _) in bad)
+            listed = '; '.join(f'entry {i}: {reason} ({detail})'
+                               for i, (reason, detail) in bad[:_SHOWN])
+            more = f'; ... ({len(bad) - _SHOWN} more)' if len(bad) > _SHOWN else ''
+            if name != 'train':
+                raise ValueError(f'{key}: {path} has {len(bad)} entries that cannot be '
+                                 f'evaluated ({dict(counts)}): {listed}{more}; fix or remove '
+                                 f'them')
+            print_log(f'{key}: {path} has {len(bad)} malformed entries ({dict(counts)}), '
+                      f'skipped while training: {listed}{more}', logger='current',
+                      level=logging.WARNING)
+            found[path] = counts
+        check_image_sample(entries, ds, key, path, strict=name != 'train')
     return found
