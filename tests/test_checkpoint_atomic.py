@@ -171,3 +171,59 @@ def test_kills_during_saves_then_resume_repeat_the_uninterrupted_losses(tmp_path
     for run in runs:
         for it, loss in run.items():
             assert loss == pytest.approx(want[it], rel=1e-5, abs=1e-6), (it, runs, want)
+
+
+def test_resume_from_a_legacy_checkpoint(tmp_path):
+    """Issue #25 item 2: a non-zip checkpoint cannot be memory-mapped; ``--resume`` reads it."""
+    _toy_runner(tmp_path, iters=2, max_keep=2).train()
+    for name in ('iter_1.pth', 'iter_2.pth'):
+        path = tmp_path / name
+        torch.save(torch.load(path, weights_only=False), path,
+                   _use_new_zipfile_serialization=False)
+    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+    resumed = _toy_runner(tmp_path, iters=3, resume=True)
+    resumed.train()
+    assert resumed.iter == 3
+
+
+def test_kill_with_workers_and_lmim_then_resume_repeats_the_losses(tmp_path, pool, mae_ckpt):
+    """Issue #25 item 10: SIGKILL at a random moment of an LMIM run whose data comes from two
+    dataloader workers (guidance augmentation in the workers, masks in the main process);
+    ``--resume`` continues with the uninterrupted run's losses."""
+    import random
+    cfg = tmp_path / 'tiny_lmim.py'
+    cfg.write_text(
+        f"_base_ = ['{ROOT / 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'}']\n"
+        f"model = dict(target_generator=dict(checkpoint='{mae_ckpt}'))\n"
+        f"train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, "
+        f"dataset=dict(sources=['{pool}/lmdb/u']))\n"
+        "default_hooks = dict(logger=dict(interval=1), "
+        "checkpoint=dict(interval=2, max_keep_ckpts=1))\n"
+        "log_processor = dict(window_size=1)\n"
+        "train_cfg = dict(max_iters=6)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    train = [sys.executable, 'tools/train.py', str(cfg)]
+    ref, crash = tmp_path / 'ref', tmp_path / 'crash'
+    reference = subprocess.Popen(train + ['--work-dir', str(ref)], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(train + ['--work-dir', str(crash)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 400
+    while not (crash / 'last_checkpoint').is_file():  # the first checkpoint (iteration 2)
+        assert victim.poll() is None, victim.stderr.read().decode()[-3000:]
+        assert time.time() < deadline, 'the victim never saved'
+        time.sleep(0.05)
+    time.sleep(random.uniform(0, 0.5))  # somewhere in iterations 3-4
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert reference.wait(timeout=400) == 0, reference.stderr.read().decode()[-3000:]
+    res = subprocess.run(train + ['--work-dir', str(crash), '--resume'], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=400)
+    assert res.returncode == 0, res.stderr[-3000:]
+    want = next(iter(_losses(ref).values()))
+    runs = list(_losses(crash).values())
+    assert len(want) == 6 and len(runs) == 2 and max(runs[-1]) == 6
+    assert min(runs[-1]) <= 5  # the resumed part redid at least one iteration
+    for run in runs:
+        for it, loss in run.items():
+            assert loss == pytest.approx(want[it], rel=1e-5, abs=1e-6), (it, runs, want)

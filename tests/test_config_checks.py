@@ -133,3 +133,43 @@ def test_malformed_evaluation_entries_are_found_at_start_with_file_and_index(tmp
                                          r"evaluated .*entry 2: label_not_text .*entry 4: "
                                          r"label_no_instance"):
         _ft_with(tmp_path, 'textrecog_test.json', ('test', ), no_runner)
+
+
+# ----------------------------------------------------------------------- issue #25
+def test_a_config_variable_set_from_the_command_line_is_refused_naming_where_it_went():
+    """Item 8: ``max_iters=-5`` was accepted and ignored (the base config had used it)."""
+    with pytest.raises(KeyError, match=r"--cfg-options max_iters: 'max_iters' is a variable of "
+                                       r".*changes nothing at run time; it went to "
+                                       r"train_cfg\.max_iters, .*set train_cfg\.max_iters=\.\.\. "
+                                       r"instead"):
+        load_config(TINY_FT, cfg_options={'max_iters': -5})
+    with pytest.raises(KeyError, match=r"it went to train_dataloader\.dataset\.data_root"):
+        load_config(TINY_FT, cfg_options={'data_root': '/elsewhere'})
+    with pytest.raises(KeyError, match=r"dictionary\.dict_file: .*it went to model\.decoder\."
+                                       r"dictionary\.dict_file"):
+        load_config(TINY_FT, cfg_options={'dictionary.dict_file': 'x.txt'})
+    with pytest.raises(KeyError, match=r"'grid' is a variable"):
+        load_config(DEMO_FT, cfg_options={'grid': (2, 8)})
+    # keys something reads at run time stay settable, in the config or not
+    cfg = load_config(TINY_FT, cfg_options={
+        'work_dir': 'w', 'randomness.seed': 3, 'load_from': 'x.pth', 'resume': False,
+        'default_scope': 'mmocr', 'custom_imports.imports': ['mnsp_mm'], 'log_level': 'WARNING',
+        'env_cfg.cudnn_benchmark': False, 'data_check': dict(annotations=False),
+        'experiment_name': 'e', 'train_cfg.max_iters': 7, 'visualizer.name': 'v',
+        'tta_model': None})
+    assert cfg.train_cfg.max_iters == 7 and cfg.randomness.seed == 3
+
+
+@pytest.mark.parametrize('option, match', [
+    ({'optim_wrapper.optimizer.lr': -1}, r'optim_wrapper\.optimizer\.lr=-1: must be a number '
+                                         r'>= 0'),
+    ({'optim_wrapper.optimizer.lr': 'fast'}, r"optim_wrapper\.optimizer\.lr='fast'"),
+    ({'optim_wrapper.optimizer.weight_decay': -0.1}, r'optimizer\.weight_decay=-0\.1'),
+    ({'optim_wrapper.optimizer.betas': (0.9, 1.5)}, r'optimizer\.betas=\(0\.9, 1\.5\): must be '
+                                                    r'numbers >= 0 and < 1'),
+])
+def test_bad_optimizer_settings_name_the_key_before_the_model_is_built(option, match,
+                                                                       no_runner):
+    """Item 9: torch said ``Invalid learning rate: -1`` after building the model."""
+    with pytest.raises(ValueError, match=match):
+        build_runner(load_config(TINY_MAE, cfg_options=option))

@@ -3,6 +3,7 @@ safety: test_safe_load.py; kills and resume: test_checkpoint_atomic.py; config a
 checks: test_config_checks.py)."""
 import io
 import json
+import struct
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
+from dirty_dataset import png_bomb as _png_bomb  # tests/ is on sys.path (pytest rootdir)
 from mnsp_mm.apis import build_runner, load_config
 from mnsp_mm.apis import prepare as runner_mod
 from mnsp_mm import synth
@@ -125,22 +127,6 @@ def test_malformed_annotation_entries_are_skipped_by_reason():
     assert cut(_entry(instances=[dict(text='abcdef')]))['instances'][0]['text'] == 'abc'
     with pytest.raises(TextLabelError, match=r"crop\.png.*label_not_text.*int 12345"):
         FilterTextLabel(DICT, fail_fast=True)(_entry(instances=[dict(text=12345)]))
-
-
-def _png_bomb(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of ``width x height`` black pixels (a few KB; PIL takes seconds)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack('>I', len(data)) + kind + data + \
-            struct.pack('>I', zlib.crc32(kind + data))
-
-    row, z = b'\0' * (1 + (width + 7) // 8), zlib.compressobj(9)
-    idat = b''.join(z.compress(row) for _ in range(height)) + z.flush()
-    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 1, 0, 0,
-                                                              0, 0))
-            + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
 
 
 def test_decompression_bomb_is_skipped_without_decoding(tmp_path):
@@ -357,6 +343,8 @@ def test_dictionary_that_cannot_cover_the_labels(tmp_path, no_runner):
     ann = dict(metainfo={}, data_list=[dict(img_path=f'{i}.png', instances=[dict(text=t)])
                                        for i, t in enumerate(['ok', 'fine', 'ünïcödé', 'ok'])])
     (tmp_path / 'train.json').write_text(json.dumps(ann))
+    for i in range(4):  # the start-up check also samples the image paths
+        (tmp_path / f'{i}.png').write_bytes(_png(np.zeros((8, 8, 3), np.uint8)))
     opts = {'train_dataloader.dataset.data_root': str(tmp_path),
             'train_dataloader.dataset.ann_file': 'train.json', 'val_dataloader': None,
             'val_cfg': None, 'val_evaluator': None}
@@ -430,3 +418,185 @@ def test_torch_threads_follow_the_cores_left_free(monkeypatch):
     monkeypatch.undo()
     real = fair_share.sample()  # from /proc/stat (None where there is none)
     assert real is None or (len(real) == 4 and real[3] >= 1)
+
+
+# ------------------------------------------------------------ issue #25 (third round)
+def _rgbe_header(width: int, height: int) -> bytes:
+    """The header of a Radiance RGBE image: all cv2 needs to allocate ``width x height``."""
+    return (b'#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n' +
+            f'-Y {height} +X {width}\n'.encode() + b'\x02\x02\x00\x00')
+
+
+def test_every_format_cv2_decodes_has_its_size_read_from_the_header(tmp_path):
+    """Item 3: the bomb check knows the size of each format cv2 reads, PIL's or not."""
+    from mnsp_mm.datasets.image_header import CV2_ONLY_FORMATS, header_size
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 256, (40, 100, 3), np.uint8)
+    for ext in ('.bmp', '.jpg', '.jp2', '.png', '.webp', '.tiff', '.hdr', '.ras', '.pbm',
+                '.pgm', '.ppm', '.pam', '.pfm'):
+        src = img.astype(np.float32) / 255 if ext in ('.hdr', '.pfm') else img
+        src = src[..., 0] if ext in ('.pbm', '.pgm') else src
+        buf = cv2.imencode(ext, src)[1].tobytes()
+        assert cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR).shape == \
+            (40, 100, 3), ext
+        assert header_size(buf) == (100, 40), ext
+    exr = (b'\x76\x2f\x31\x01\x02\x00\x00\x00' + b'channels\0chlist\0' +
+           struct.pack('<i', 1) + b'\0' + b'dataWindow\0box2i\0' + struct.pack('<i', 16) +
+           struct.pack('<4i', 0, 0, 8191, 4095) + b'\0')  # OpenEXR (OPENCV_IO_ENABLE_OPENEXR)
+    assert header_size(exr) == (8192, 4096)
+    assert header_size(b'#?RGBE\nX=1\n\n+X 30 -Y 20\n') == (30, 20)
+    assert header_size(b'P7\nWIDTH 7\nHEIGHT 9\nDEPTH 3\nMAXVAL 255\nENDHDR\n') == (7, 9)
+    assert len(CV2_ONLY_FORMATS) == 4 and header_size(b'not an image') is None
+
+
+def _skips_of_batch(batch):
+    from mnsp_mm.datasets import drain_skip_counts
+    return len(batch), drain_skip_counts()
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_a_radiance_bomb_named_png_is_too_large_before_decoding(tmp_path, monkeypatch,
+                                                                num_workers):
+    """Item 3: an 8192x8192 RGBE header renamed .png (PIL does not know the format, cv2 would
+    allocate 805 MB for it), in the main process and in dataloader workers."""
+    from torch.utils.data import DataLoader
+
+    from mnsp_mm.datasets import UnlabeledTextDataset
+    decode = cv2.imdecode
+
+    def imdecode(buf, flags):
+        assert b'8192' not in bytes(buf[:80]), 'the bomb reached cv2.imdecode'
+        return decode(buf, flags)
+
+    monkeypatch.setattr(cv2, 'imdecode', imdecode)  # forked workers inherit the patch
+    (tmp_path / 'bomb.png').write_bytes(_rgbe_header(8192, 8192))
+    small = cv2.imencode('.hdr', np.ones((40, 100, 3), np.float32))[1].tobytes()
+    (tmp_path / 'small.png').write_bytes(small)  # a real RGBE crop loads
+    assert LoadTextImage()(dict(img_path=str(tmp_path / 'small.png')))['img'].shape == \
+        (40, 100, 3)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ds = UnlabeledTextDataset(sources=[dict(type='folder', path=str(tmp_path))],
+                                  pipeline=[dict(type='LoadTextImage')])
+    bomb = next(i for i in range(len(ds)) if 'bomb' in ds.get_data_info(i)['img_path'])
+    loader = DataLoader(torch.utils.data.Subset(ds, [bomb] * 4), batch_size=2,
+                        num_workers=num_workers, collate_fn=_skips_of_batch)
+    totals = {}
+    for size, skips in loader:  # each bomb is replaced by another crop (refetch)
+        assert size == 2
+        for k, v in skips.items():
+            totals[k] = totals.get(k, 0) + v
+    assert totals.get('too_large', 0) >= 4 and set(totals) == {'too_large'}
+    from mnsp_mm.datasets.transforms import TextImageLoadError
+    with pytest.raises(TextImageLoadError, match=r'too_large: header declares 8192x8192'):
+        LoadTextImage(fail_fast=True)(dict(img_path=str(tmp_path / 'bomb.png')))
+
+
+def _finetune_set(root: Path, n: int = 12) -> dict:
+    """A small labeled synthetic set; returns its annotation (edit it, then ``_write``)."""
+    synth.render_dataset(root, n, 0, name='train')
+    return json.loads((root / 'textrecog_train.json').read_text())
+
+
+def _write(root: Path, ann: dict) -> None:
+    (root / 'textrecog_train.json').write_text(json.dumps(ann))
+
+
+def _tiny_ft(root: Path, iters: int = 2, config: str = TINY_FT, **options):
+    cfg = load_config(config, work_dir=str(root / 'work'), cfg_options={
+        'train_dataloader.dataset.data_root': str(root), 'train_dataloader.batch_size': 4,
+        'train_dataloader.dataset.pipeline': load_config(TINY_FT).train_pipeline[:-4] +
+        load_config(TINY_FT).train_pipeline[-1:],  # no augmentation: faster
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': 100,
+        'default_hooks.logger.interval': 1, 'default_hooks.checkpoint.interval': 100,
+        'param_scheduler': [], **options})
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    return cfg
+
+
+def _totals(runner) -> dict:
+    return next(h for h in runner.hooks if isinstance(h, DataHealthHook)).report(runner)
+
+
+@pytest.mark.parametrize('num_workers', [0, 1])
+def test_entries_without_a_usable_img_path_are_skipped_and_counted(tmp_path, num_workers):
+    """Item 4: a bare string, no ``img_path``, a number: counted, not a raw AssertionError /
+    TypeError while the dataset is built; an error naming file and index in evaluation."""
+    ann = _finetune_set(tmp_path)
+    items = ann['data_list']
+    items[0] = 'just/a/string.png'
+    del items[1]['img_path']
+    items[2]['img_path'] = 12345
+    _write(tmp_path, ann)
+    runner = build_runner(_tiny_ft(tmp_path, **{'train_dataloader.num_workers': num_workers}))
+    runner.train()
+    assert len(runner.train_dataloader.dataset) == 9
+    assert _totals(runner)['label_no_img_path'] == 3
+    log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
+    assert 'entry 0: label_no_img_path (the entry is a str' in log  # the start-up check
+    assert 'entry 2 skipped (label_no_img_path: "img_path" is int 12345' in log
+    test = load_config(TINY_FT, work_dir=str(tmp_path / 'work'), cfg_options={
+        'test_dataloader.dataset.data_root': str(tmp_path),
+        'test_dataloader.dataset.datasets.0.ann_file': 'textrecog_train.json'})
+    with pytest.raises(ValueError, match=r'textrecog_train\.json has 3 entries that cannot be '
+                                         r'evaluated .*entry 0: label_no_img_path'):
+        build_runner(test).test()
+
+
+def test_no_image_of_the_annotation_file_exists_stops_at_start(tmp_path, no_runner):
+    """Item 5: a wrong data root is a start-up error naming the file and the folder, not
+    MMOCR's "Cannot find valid image after 1000!" after 1000 warnings."""
+    ann = _finetune_set(tmp_path / 'data')
+    (tmp_path / 'elsewhere').mkdir()
+    (tmp_path / 'elsewhere' / 'textrecog_train.json').write_text(json.dumps(ann))
+    with pytest.raises(FileNotFoundError,
+                       match=r"train_dataloader\.dataset\.ann_file: .*elsewhere/textrecog_train"
+                             r"\.json: none of the 12 images checked exist under the image "
+                             r"folder '.*elsewhere' \(data_root="):
+        build_runner(_tiny_ft(tmp_path / 'elsewhere')).train()
+    for item in ann['data_list'][1:]:  # only one image left: training goes on, skipping
+        item['img_path'] = 'gone/' + item['img_path']
+    _write(tmp_path / 'data', ann)
+    from mnsp_mm.apis.config_checks import check_annotation_files
+    check_annotation_files(_tiny_ft(tmp_path / 'data'), ['train'])
+    test = load_config(TINY_FT, cfg_options={
+        'test_dataloader.dataset.data_root': str(tmp_path / 'data'),
+        'test_dataloader.dataset.datasets.0.ann_file': 'textrecog_train.json'})
+    with pytest.raises(FileNotFoundError, match=r'11 of 12 images checked exist'):
+        check_annotation_files(test, ['test'])  # evaluation would crash on the first
+
+
+def test_ctc_head_limits_the_label_length_by_its_columns(tmp_path):
+    """Item 6: the demo's CTC config (16 columns, no max_seq_len) skips a 30-character label
+    and one whose repeats need more columns, counted as ``label_too_long``."""
+    from mnsp_mm.apis.prepare import label_limit
+    ann = _finetune_set(tmp_path, 8)
+    for item in ann['data_list']:  # the demo's dictionary: lower case and digits
+        item['instances'][0]['text'] = 'word'
+    ann['data_list'][0]['instances'][0]['text'] = 'abcdefghij' * 3
+    ann['data_list'][1]['instances'][0]['text'] = 'aabbccddeeff'  # 12 chars, 17 CTC steps
+    _write(tmp_path, ann)
+    demo = load_config('configs/demo/finetune.py')
+    assert label_limit(demo.model.decoder) == (16, True)
+    assert label_limit(load_config(TINY_FT).model.decoder) == (24, False)
+    cfg = _tiny_ft(tmp_path, config='configs/demo/finetune.py', **{
+        'train_dataloader.dataset.pipeline': demo.train_pipeline,
+        'optim_wrapper.optimizer.lr': 1e-3})
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    runner = build_runner(cfg)
+    runner.train()
+    label_filter = next(t for t in runner.train_dataloader.dataset.pipeline.transforms
+                        if isinstance(t, FilterTextLabel))
+    assert (label_filter.max_len, label_filter.ctc) == (16, True)
+    assert _totals(runner)['label_too_long'] >= 2
+    cut = FilterTextLabel(DICT, max_len=5, long_label='truncate', ctc=True)
+    assert cut(dict(gt_texts=['aabbcc']))['gt_texts'] == ['aab']
+    assert FilterTextLabel(DICT, max_len=5, ctc=True)(dict(gt_texts=['abcde'])) is not None
+
+
+def test_a_dirty_dataset_run_counts_every_kind(tmp_path):
+    """Item 11: one short run over every bad kind at once (workers), each reason reported."""
+    from dirty_dataset import EXPECTED, make_dirty_dataset, run
+    make_dirty_dataset(tmp_path)
+    totals = run(tmp_path, iters=6, workers=1)  # 48 draws: every entry at least once
+    assert set(totals) == set(EXPECTED), totals
+    assert totals['label_no_img_path'] == 3

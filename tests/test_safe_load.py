@@ -338,3 +338,54 @@ def test_bytes_with_an_argument_is_refused(tmp_path):
     torch.save({'x': _Alloc()}, path)
     with pytest.raises(RuntimeError, match='refusing to load'):
         load_checkpoint_file(path)
+
+
+# ------------------------- issue #25 item 1: tools/publish_model.py loads weights only too
+def test_publish_model_refuses_code_with_the_flag_set(tmp_path):
+    """The tool in its own process with torch's safe default switched off."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'x': torch.zeros(1)}, 'meta': _Exploit(marker)}, evil)
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1', PYTHONPATH=str(root),
+               OMP_NUM_THREADS='1')
+    res = subprocess.run([sys.executable, 'tools/publish_model.py', str(evil),
+                          str(tmp_path / 'out.pth')], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert not marker.exists(), 'code from the checkpoint was executed'
+    assert res.returncode != 0 and not list(tmp_path.glob('out*'))
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('publish_model: refusing to load') and str(evil) in last, res.stderr
+    assert 'Traceback' not in res.stderr
+
+
+def test_publish_model_strips_a_legacy_checkpoint(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        'publish_model', Path(__file__).resolve().parents[1] / 'tools/publish_model.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    src = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'iter': 3},
+                'optimizer': {}}, src, _use_new_zipfile_serialization=False)
+    out = tool.publish(str(src), str(tmp_path / 'rel.pth'))
+    assert torch.load(out, weights_only=True)['state_dict']['w'].tolist() == [1., 1.]
+    torch.save({'state_dict': torch.ones(2)}, src)
+    with pytest.raises(KeyError, match='no "state_dict" dict'):
+        tool.publish(str(src), str(tmp_path / 'rel.pth'))
+
+
+# ------------------------------ issue #25 item 2: legacy (non-zip) checkpoints load
+def test_legacy_checkpoint_loads_also_when_mapping_is_asked(tmp_path):
+    path = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {}}, path,
+               _use_new_zipfile_serialization=False)
+    from mnsp_mm.checkpoint.safe_load import is_zip_checkpoint
+    assert not is_zip_checkpoint(path)
+    assert load_checkpoint_file(path, mmap=True)['state_dict']['w'].tolist() == [1., 1.]
+    torch.save({'w': torch.ones(1)}, tmp_path / 'zip.pth')
+    assert is_zip_checkpoint(tmp_path / 'zip.pth')

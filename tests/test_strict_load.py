@@ -61,3 +61,24 @@ def test_tools_test_refuses_before_evaluating(tmp_path, demo_ckpt):
     assert res.returncode != 0
     assert 'CheckpointMismatchError' in res.stderr and 'is this the right config?' in res.stderr
     assert not (tmp_path / 'work' / 'test_metrics.json').exists()
+
+
+# ----------------------------------------------------------------------- issue #25
+def test_a_legacy_checkpoint_is_checked_and_a_bare_tensor_or_list_refused(tmp_path):
+    """Items 2 and 7: a non-zip checkpoint cannot be memory-mapped (read in full instead);
+    a ``state_dict`` that is no dict is the one-line error, not an ``AttributeError``."""
+    model = _recogniser(TINY_FT)
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, legacy,
+               _use_new_zipfile_serialization=False)
+    assert not any(check_checkpoint_fits(model, str(legacy)).values())
+    for bad, kind in ((torch.zeros(3), 'Tensor'), ([torch.zeros(3)], 'list')):
+        path = tmp_path / f'{kind}.pth'
+        torch.save({'meta': {}, 'state_dict': bad}, path)
+        with pytest.raises(CheckpointMismatchError,
+                           match=rf'{kind}\.pth does not fit .*: "state_dict" is a {kind}, '
+                                 r'not a dict of named weights'):
+            check_checkpoint_fits(model, str(path), allow_mismatch=True)
+        torch.save(bad, path)  # the weights themselves, no dict around them
+        with pytest.raises(CheckpointMismatchError, match=rf': it is a {kind}, not a dict'):
+            check_checkpoint_fits(model, str(path))

@@ -8,6 +8,11 @@ iteration, dataset meta, versions); drops the optimizer, schedulers, message hub
 states. What is left is tensors, strings and numbers only, so
 ``torch.load(file, weights_only=True)`` reads it with nothing imported first (a training
 checkpoint needs ``import mnsp_mm`` for mmengine's ``HistoryBuffer``).
+
+The input is read with the project's weights-only loader
+(:func:`mnsp_mm.checkpoint.safe_load.load_checkpoint_file`), also when
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` is set: a crafted checkpoint is refused, nothing in it
+runs, and the tool exits with that message.
 """
 import argparse
 import hashlib
@@ -40,14 +45,17 @@ def publish(in_file: str, out_file: str) -> str:
     """Write the release file; returns its final (sha-named) path.
 
     Raises:
-        KeyError: if ``in_file`` has no ``state_dict``.
+        KeyError: if ``in_file`` has no ``state_dict`` dict.
+        RuntimeError: if ``in_file`` pickles anything outside the checkpoint allow-list.
     """
     import torch
 
-    import mnsp_mm  # noqa: F401  (the allow-list that reads training checkpoints)
-    ckpt = torch.load(in_file, map_location='cpu')
-    if 'state_dict' not in ckpt:
-        raise KeyError(f'{in_file}: no "state_dict" (keys: {sorted(ckpt)}); is it a checkpoint '
+    from mnsp_mm.checkpoint.safe_load import load_checkpoint_file
+    ckpt = load_checkpoint_file(in_file, map_location='cpu')  # weights only, whatever the env
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get('state_dict'), dict):
+        what = f'keys: {sorted(map(str, ckpt))}' if isinstance(ckpt, dict) else \
+            f'a {type(ckpt).__name__}'
+        raise KeyError(f'{in_file}: no "state_dict" dict ({what}); is it a checkpoint '
                        'written by tools/train.py?')
     dropped = sorted(k for k in ckpt if k not in ('state_dict', 'meta'))
     meta = {}
@@ -75,7 +83,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.in_file):
         raise SystemExit(f'checkpoint not found: {args.in_file}')
-    publish(args.in_file, args.out_file)
+    try:
+        publish(args.in_file, args.out_file)
+    except (RuntimeError, KeyError) as err:  # a refused (crafted) or foreign checkpoint
+        raise SystemExit(f'publish_model: {err.args[0] if err.args else err}') from None
 
 
 if __name__ == '__main__':

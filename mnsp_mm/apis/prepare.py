@@ -11,7 +11,7 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -117,15 +117,49 @@ def check_dictionary_coverage(cfg: Config) -> None:
                 f'data_check.max_unknown_label_ratio={opts["max_unknown_label_ratio"]})')
 
 
+#: Decoder types whose loss is CTC (MMOCR's CRNN head, our token-grid head).
+CTC_DECODERS = ('TokenCTCDecoder', 'CRNNDecoder', 'mmocr.CRNNDecoder')
+
+
+def label_limit(decoder: dict) -> Tuple[Optional[int], bool]:
+    """The longest label the recognition head can learn, and whether it is a CTC head.
+
+    An attention decoder spends one of its ``max_seq_len`` steps on the end token:
+    ``max_seq_len - 1``. A CTC head has one time step per column of its grid
+    (``TokenCTCDecoder(grid=(h, w))``: ``w``, or its ``max_seq_len`` when set) and needs a
+    blank between two equal characters, which :class:`~mnsp_mm.datasets.FilterTextLabel`
+    counts with ``ctc=True``.
+
+    Args:
+        decoder: the ``model.decoder`` config.
+
+    Returns:
+        ``(max_len or None, ctc)``.
+    """
+    if not isinstance(decoder, dict):
+        return None, False
+    loss = decoder.get('module_loss') or {}
+    ctc = decoder.get('type') in CTC_DECODERS or \
+        (isinstance(loss, dict) and loss.get('type') in ('CTCModuleLoss', 'mmocr.CTCModuleLoss'))
+    max_seq_len = decoder.get('max_seq_len')
+    if ctc:
+        grid = decoder.get('grid')
+        columns = int(grid[1]) if isinstance(grid, (list, tuple)) and len(grid) == 2 else None
+        return (int(max_seq_len) if max_seq_len else columns), True
+    return (int(max_seq_len) - 1 if max_seq_len else None), False
+
+
 def fill_label_filter(cfg: Config) -> None:
     """``FilterTextLabel`` in the train pipeline follows the decoder where it says ``None``.
 
-    ``max_len=None`` -> ``model.decoder.max_seq_len - 1`` (one position for the end token);
+    ``max_len=None`` -> the head's limit (:func:`label_limit`: ``max_seq_len - 1`` for an
+    attention decoder, the grid's columns for a CTC head, which also sets ``ctc=True``);
     ``dictionary=None`` -> ``model.decoder.dictionary``, so a config that changes the
     dictionary (e.g. the Chinese one) names its file once.
     """
     decoder = cfg.get('model', {}).get('decoder', {})
-    max_seq_len, dictionary = decoder.get('max_seq_len'), decoder.get('dictionary')
+    max_len, ctc = label_limit(decoder)
+    dictionary = decoder.get('dictionary') if isinstance(decoder, dict) else None
     loader = cfg.get('train_dataloader')
     if not isinstance(loader, dict):
         return
@@ -133,10 +167,27 @@ def fill_label_filter(cfg: Config) -> None:
         for step in ds.get('pipeline') or []:
             if not isinstance(step, dict) or step.get('type') != 'FilterTextLabel':
                 continue
-            if step.get('max_len') is None and max_seq_len:
-                step['max_len'] = int(max_seq_len) - 1
+            if step.get('max_len') is None and max_len:
+                step['max_len'] = max_len
+                step.setdefault('ctc', ctc)
             if step.get('dictionary') is None and dictionary is not None:
                 step['dictionary'] = dictionary
+
+
+#: Dataset types built as another: MMOCR's ``OCRDataset`` as ours, which skips (and counts)
+#: the annotation entries it cannot parse instead of failing the build.
+DATASET_SWAPS = {'OCRDataset': 'CheckedOCRDataset', 'mmocr.OCRDataset': 'CheckedOCRDataset'}
+
+
+def use_checked_datasets(cfg: Config) -> None:
+    """Build every ``OCRDataset`` of the config's loaders as ``CheckedOCRDataset``."""
+    for name in ('train', 'val', 'test'):
+        loader = cfg.get(f'{name}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for _, ds in dataset_configs(loader.get('dataset'), ''):
+            if ds.get('type') in DATASET_SWAPS:
+                ds['type'] = DATASET_SWAPS[ds['type']]
 
 
 #: Hooks every run gets (also listed in both default runtimes); a config that sets its own
@@ -156,7 +207,8 @@ def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
     Checks the loop lengths, batch sizes and the dictionary file (naming the key), adds the
-    missing default hooks, swaps in atomic checkpoint saving, fills the label
+    missing default hooks, swaps in atomic checkpoint saving and the ``OCRDataset`` that
+    skips unparsable annotation entries (:data:`DATASET_SWAPS`), fills the label
     filter's length limit and dictionary from the decoder, and makes the train loader report
     skipped samples (see
     :mod:`mnsp_mm.engine.data_health`).
@@ -172,6 +224,7 @@ def prepare_config(cfg: Config) -> Config:
     check_dictionary_file(cfg)
     add_default_hooks(cfg)
     use_atomic_checkpoints(cfg)
+    use_checked_datasets(cfg)
     fill_label_filter(cfg)
     if isinstance(cfg.get('train_dataloader'), dict):
         wrap_collate(cfg.train_dataloader)

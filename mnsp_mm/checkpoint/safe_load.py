@@ -246,6 +246,8 @@ def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu',
             checkpoint, or a bare state dict.
         map_location: passed to :func:`torch.load`.
         mmap: memory-map the tensors instead of reading them (``torch.load(mmap=True)``).
+            Only zip checkpoints (``torch.save``'s default since torch 1.6) can be mapped;
+            a legacy one (``_use_new_zipfile_serialization=False``) is read in full instead.
 
     Returns:
         The unpickled object (a dict).
@@ -257,4 +259,15 @@ def load_checkpoint_file(path: Union[str, Path], map_location: str = 'cpu',
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    return _weights_only_load(path, str(path), map_location, mmap=mmap)
+    return _weights_only_load(path, str(path), map_location, mmap=mmap and is_zip_checkpoint(path))
+
+
+def is_zip_checkpoint(path: Union[str, Path]) -> bool:
+    """True for a checkpoint in torch's zip format, the only one ``torch.load(mmap=True)`` reads.
+
+    A legacy checkpoint (``torch.save(..., _use_new_zipfile_serialization=False)``, or one
+    written by torch < 1.6) is a bare pickle stream; weights-only loading supports it, memory
+    mapping does not (``RuntimeError: mmap can only be used with files saved with ...``).
+    """
+    import zipfile
+    return zipfile.is_zipfile(path)

@@ -57,6 +57,12 @@ def _state_dict(checkpoint: str) -> Dict:
     ckpt = load_checkpoint_file(checkpoint, mmap=True) if osp.isfile(checkpoint) else \
         _load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        where = '"state_dict"' if isinstance(ckpt, dict) and 'state_dict' in ckpt else 'it'
+        raise CheckpointMismatchError(
+            f'{checkpoint} does not fit the model of this config: {where} is a '
+            f'{type(state).__name__}, not a dict of named weights; is it a checkpoint written '
+            f'by tools/train.py?')
     # the prefix mmengine's Runner.load_checkpoint strips too (revise_keys)
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
 
@@ -73,7 +79,8 @@ def check_checkpoint_fits(model, checkpoint: str, allow_mismatch: bool = False) 
         The mismatch (see :func:`state_dict_mismatch`); empty lists when it fits.
 
     Raises:
-        CheckpointMismatchError: naming the counts and the first key of each kind.
+        CheckpointMismatchError: naming the counts and the first key of each kind, or what
+            the checkpoint holds instead of a dict of weights (a bare tensor, a list).
     """
     if is_model_wrapper(model):
         model = model.module

@@ -2,8 +2,10 @@
 
 Importing this package registers ``UnlabeledTextDataset``, ``LoadTextImage`` and
 ``TextGuidanceAug`` in the mmpretrain and mmocr registries, and the fine-tuning label
-check ``FilterTextLabel`` and the labeled ``LabeledLMDBDataset`` in the mmocr registry.
+check ``FilterTextLabel``, the labeled ``LabeledLMDBDataset`` and ``CheckedOCRDataset``
+(what ``MnspRunner`` builds for ``OCRDataset``) in the mmocr registry.
 """
+from .checked_ocr import CheckedOCRDataset
 from .guidance import PRESETS, TextGuidanceAug
 from .labeled_lmdb import LabeledLMDBDataset
 from .labels import FilterTextLabel, TextLabelError
@@ -14,5 +16,6 @@ from .unlabeled import IMG_EXTENSIONS, UnlabeledTextDataset, detect_source_kind
 __all__ = [
     'UnlabeledTextDataset', 'LoadTextImage', 'TextImageLoadError', 'decode_text_image',
     'detect_source_kind', 'IMG_EXTENSIONS', 'SKIP_REASONS', 'TextGuidanceAug', 'PRESETS',
-    'FilterTextLabel', 'TextLabelError', 'count_skip', 'drain_skip_counts', 'LabeledLMDBDataset'
+    'FilterTextLabel', 'TextLabelError', 'count_skip', 'drain_skip_counts', 'LabeledLMDBDataset',
+    'CheckedOCRDataset'
 ]

@@ -2,13 +2,16 @@
 
 Grayscale, alpha, 16-bit, CMYK, palette and EXIF-rotated images are converted; truncated,
 undecodable, zero-sized and oversized (decompression bombs, read from the header first)
-ones raise :class:`BadImage` with one of :data:`~.skip_counts.SKIP_REASONS`.
+ones raise :class:`BadImage` with one of :data:`~.skip_counts.SKIP_REASONS`. The size
+check reads the header of every format ``cv2.imdecode`` knows (:mod:`.image_header`).
 """
 import io
-from typing import Optional, Tuple
+from typing import Optional
 
 import cv2
 import numpy as np
+
+from .image_header import HeaderTooLarge, header_size
 
 #: Default cap on decoded pixels (``LoadTextImage(max_pixels=...)``): 2^25, e.g. 8192x4096,
 #: far above any text crop, far below a decompression bomb (a 389 KB PNG of 20000x20000).
@@ -84,26 +87,6 @@ def _decode_pil(buf: bytes, ignore_orientation: bool) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
 
 
-def _header_size(buf: bytes) -> Optional[Tuple[int, int]]:
-    """``(width, height)`` from the image header, without decoding (``None``: unknown format).
-
-    Raises:
-        BadImage: ``'too_large'`` if PIL's own bomb guard refuses the header already.
-    """
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(buf)) as im:  # lazy: reads the header only
-                return im.size
-    except Image.DecompressionBombError as e:
-        raise BadImage('too_large', f'PIL: {e}') from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return None  # not for PIL: cv2 may still know it, or the decode reports the error
-
-
 def decode_text_image(buf: bytes, channel_order: str = 'rgb',
                       ignore_orientation: bool = False,
                       max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
@@ -131,7 +114,10 @@ def decode_text_image(buf: bytes, channel_order: str = 'rgb',
         raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
     if len(buf) == 0:
         raise BadImage('empty', 'zero-byte image')
-    size = _header_size(buf) if max_pixels is not None else None
+    try:  # every format cv2 decodes, PIL's and the ones only cv2 knows (Radiance HDR, ...)
+        size = header_size(buf) if max_pixels is not None else None
+    except HeaderTooLarge as e:
+        raise BadImage('too_large', str(e)) from e
     if size is not None and size[0] * size[1] > max_pixels:
         raise BadImage('too_large', f'header declares {size[0]}x{size[1]} = '
                                      f'{size[0] * size[1]} pixels > max_pixels={max_pixels}')

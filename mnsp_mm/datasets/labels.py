@@ -11,9 +11,11 @@ warned about):
 no ``instances``, or none   skipped (reason ``label_no_instance``)
 two or more instances       skipped (``label_many_instances``: a recognition crop has one)
 no ``text`` or not a str    skipped (``label_not_text``, e.g. ``"text": 12345``)
+not a dict, or no string    dropped when the dataset is built (``label_no_img_path``,
+``img_path``                :class:`~.checked_ocr.CheckedOCRDataset`)
 empty or whitespace only    skipped (reason ``label_empty``)
 longer than ``max_len``     skipped (``long_label='skip'``, default) or cut to
-                            ``max_len`` characters (``'truncate'``); reason
+(``ctc``: + repeats)        ``max_len`` characters (``'truncate'``); reason
                             ``label_too_long``
 characters outside the      kept, the characters become ``<UKN>`` (the dictionary has
 dictionary                  ``with_unknown=True``; MMOCR's ``Dictionary`` maps them);
@@ -39,7 +41,7 @@ LONG_LABEL_POLICIES = ('skip', 'truncate')
 
 #: Reasons :class:`FilterTextLabel` counts (after the image reasons in ``SKIP_REASONS``).
 LABEL_REASONS = ('label_no_instance', 'label_many_instances', 'label_not_text', 'label_empty',
-                 'label_too_long', 'label_unknown_chars')
+                 'label_too_long', 'label_unknown_chars', 'label_no_img_path')
 
 
 class TextLabelError(ValueError):
@@ -71,6 +73,29 @@ def instance_problem(entry: dict) -> Optional[Tuple[str, str]]:
     return None
 
 
+def image_path_problem(entry) -> Optional[Tuple[str, str]]:
+    """``('label_no_img_path', detail)`` for an entry MMOCR's dataset cannot even parse.
+
+    An entry that is not a dict (e.g. a bare string), or has no ``img_path`` or a non-string
+    one, makes mmengine's ``BaseDataset.parse_data_info`` raise a bare ``AssertionError`` /
+    ``TypeError`` at build time, naming neither the file nor the entry.
+    """
+    if not isinstance(entry, dict):
+        return 'label_no_img_path', (f'the entry is a {type(entry).__name__} {entry!r:.60}, '
+                                     f'expected {{"img_path": ..., "instances": [...]}}')
+    path = entry.get('img_path')
+    if not isinstance(path, str) or not path:
+        what = 'no "img_path"' if path is None else \
+            f'"img_path" is {type(path).__name__} {path!r:.60}'
+        return 'label_no_img_path', f'{what}, expected a file name'
+    return None
+
+
+def entry_problem(entry) -> Optional[Tuple[str, str]]:
+    """What is wrong with a raw annotation entry: its image path, then its instance."""
+    return image_path_problem(entry) or instance_problem(entry)
+
+
 def dictionary_chars(dictionary) -> set:
     """The characters a (built or config) MMOCR dictionary can encode, special tokens excluded."""
     if isinstance(dictionary, dict):
@@ -94,13 +119,17 @@ class FilterTextLabel(BaseTransform):
         dictionary: the recogniser's dictionary config (or a built ``Dictionary``), used to
             find out-of-dictionary characters and whether they can map to ``<UKN>``.
         max_len: longest label in characters; ``None`` means no limit. ``MnspRunner``
-            fills ``None`` with ``model.decoder.max_seq_len - 1`` (room for the end token).
+            fills ``None`` from the head (:func:`mnsp_mm.apis.prepare.label_limit`):
+            ``model.decoder.max_seq_len - 1`` for an attention decoder (room for the end
+            token), the grid's columns for a CTC head.
         long_label: ``'skip'`` or ``'truncate'`` labels longer than ``max_len``.
         fail_fast: raise :class:`TextLabelError` instead of skipping.
+        ctc: measure a label in CTC time steps: its characters plus one blank between each
+            two equal neighbours (``'book'`` needs 5 columns).
     """
 
     def __init__(self, dictionary, max_len: Optional[int] = None, long_label: str = 'skip',
-                 fail_fast: bool = False):
+                 fail_fast: bool = False, ctc: bool = False):
         if long_label not in LONG_LABEL_POLICIES:
             raise ValueError(f'FilterTextLabel: long_label must be one of {LONG_LABEL_POLICIES}, '
                              f'got {long_label!r}')
@@ -112,7 +141,19 @@ class FilterTextLabel(BaseTransform):
         self.chars = dictionary_chars(dictionary)
         self.with_unknown = dictionary.unknown_idx is not None
         self.max_len = None if max_len is None else int(max_len)
-        self.long_label, self.fail_fast = long_label, fail_fast
+        self.long_label, self.fail_fast, self.ctc = long_label, fail_fast, bool(ctc)
+
+    def steps(self, text: str) -> int:
+        """The length of ``text`` against ``max_len``: characters (+ CTC blanks if ``ctc``)."""
+        if not self.ctc:
+            return len(text)
+        return len(text) + sum(a == b for a, b in zip(text, text[1:]))
+
+    def _cut(self, text: str) -> str:
+        """The longest prefix of ``text`` within ``max_len``."""
+        while self.steps(text) > self.max_len:
+            text = text[:-1]
+        return text
 
     def _problem(self, results: dict, reason: str, detail: str, skip: bool) -> Optional[dict]:
         where = results.get('img_path', '<no img_path>')
@@ -139,11 +180,13 @@ class FilterTextLabel(BaseTransform):
         if problem is not None:
             return self._problem(results, *problem, skip=True)
         text = entry['instances'][0]['text']
-        if self.max_len is not None and len(text) > self.max_len:
-            detail = f'{len(text)} characters > max_len={self.max_len}: {text[:60]!r}'
+        if self.max_len is not None and self.steps(text) > self.max_len:
+            repeats = self.steps(text) - len(text)
+            extra = f' + {repeats} CTC blank(s) between repeats' if repeats else ''
+            detail = f'{len(text)} characters{extra} > max_len={self.max_len}: {text[:60]!r}'
             if self.long_label == 'skip':
                 return self._problem(results, 'label_too_long', detail, skip=True)
-            text = text[:self.max_len]
+            text = self._cut(text)
             if 'gt_texts' in results:
                 results['gt_texts'] = [text]
             else:
@@ -159,6 +202,6 @@ class FilterTextLabel(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(max_len={self.max_len}, '
+        return (f'{self.__class__.__name__}(max_len={self.max_len}, ctc={self.ctc}, '
                 f'long_label={self.long_label!r}, with_unknown={self.with_unknown}, '
                 f'fail_fast={self.fail_fast})')

@@ -94,9 +94,15 @@ class DataHealthHook(Hook):
             self.interval = logger.interval if logger is not None else 50
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        """Take the counts out of the batch, so the model never sees them."""
+        """Take the counts out of the batch, so the model never sees them.
+
+        Also drains this process's own counts: entries dropped while the dataset was built
+        (``CheckedOCRDataset``) are counted in the main process, which builds no batch when
+        the loader has workers.
+        """
         if isinstance(data_batch, dict):
             self._local.update(data_batch.pop(SKIP_KEY, {}))
+        self._local.update(drain_skip_counts())
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
