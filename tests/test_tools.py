@@ -100,3 +100,61 @@ def test_env_check_names_each_problem_in_one_line(monkeypatch):
     assert any(line.startswith('mmpretrain is not installed') for line in found)
     assert any(line.startswith('mmcv was built without ops') for line in found)
     assert all('\n' not in line for line in found)
+
+
+# ---------------------------------------------------------------- tools/infer.py
+TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+
+
+@pytest.fixture(scope='module')
+def recogniser_ckpt(tmp_path_factory):
+    """A randomly initialised tiny recogniser checkpoint (infer needs weights, not skill)."""
+    from mmengine.registry import DefaultScope
+    from mmocr.registry import MODELS
+    cfg = load_config(TINY_FT)
+    cfg.model.backbone.pretrained = None
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        model = MODELS.build(cfg.model)
+    path = tmp_path_factory.mktemp('ckpt') / 'tiny.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def run_infer(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, 'tools/infer.py', *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_infer_reads_every_layout_the_datasets_read_results_alone_on_stdout(
+        tmp_path, recogniser_ckpt):
+    # the README's render folder: `render_synth.py --out X --format lmdb --unlabeled` puts
+    # the LMDB at X/lmdb/<name>/; a pretraining dataset reads X by the same rule
+    pretrain = tmp_path / 'pretrain'
+    synth.render_dataset(pretrain, 3, 0, fmt=('lmdb', ), labeled=False, name='u')
+    crops = tmp_path / 'crops'
+    synth.render_dataset(crops, 2, 1, name='t')  # images below crops/imgs/t/ (nested)
+    from mnsp_mm.datasets import UnlabeledTextDataset
+    assert len(UnlabeledTextDataset(sources=[str(pretrain)], pipeline=[])) == 3
+    out_file = tmp_path / 'preds.tsv'
+    res = run_infer(TINY_FT, recogniser_ckpt, pretrain, crops, '--out', out_file,
+                    '--device', 'cpu')
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3 + 2, res.stdout  # nothing but the results
+    assert all(len(line.split('\t')) == 3 for line in lines)
+    assert lines[0].startswith(f'{pretrain}/lmdb/u:image-000000001\t')
+    assert all('/imgs/' in line.split('\t')[0] for line in lines[3:])
+    assert out_file.read_text().splitlines() == lines
+    assert 'Loads checkpoint' in res.stderr and 'predictions written to' in res.stderr
+
+
+@pytest.mark.parametrize('make, expected', [
+    (lambda d: d / 'nowhere', 'input not found: '),
+    (lambda d: (d / 'empty').mkdir() or d / 'empty', 'no samples found'),
+])
+def test_infer_errors_are_one_line(tmp_path, recogniser_ckpt, make, expected):
+    res = run_infer(TINY_FT, recogniser_ckpt, make(tmp_path))
+    assert res.returncode == 1 and res.stdout == ''
+    assert 'Traceback' not in res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('infer.py: error: ') and expected in last, res.stderr
