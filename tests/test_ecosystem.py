@@ -15,11 +15,14 @@ import pytest
 import yaml
 
 import mmocr
+import mmpretrain
 from mnsp_mm.datasets import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FT = 'maerec_text-vit-tiny_synth-cpu.py'
 MMOCR_TRAIN = Path(mmocr.__file__).parent / '.mim' / 'tools' / 'train.py'
+MMPRETRAIN_TRAIN = Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'train.py'
+TINY_MAE = ROOT / 'configs' / 'pretrain' / 'mae_text-vit-tiny_synth-cpu.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
@@ -30,12 +33,18 @@ def run(*args, cwd, env=ENV):
     return res.stdout + res.stderr
 
 
-def tool(name):
-    """A module of tools/ (they are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+def tool_at(path: Path):
+    """A script as a module (tools/ folders are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(f'tool_{path.parent.parent.name}_{path.stem}',
+                                                  path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tool(name):
+    """A module of our tools/."""
+    return tool_at(ROOT / 'tools' / f'{name}.py')
 
 
 def losses(work_dir: Path) -> dict:
@@ -250,6 +259,52 @@ def test_mmocr_own_train_py_gives_the_same_run(installed, tiny_data, mim_run, tm
         # the label limit came from the decoder (max_seq_len 25), the skip counts from the
         # dataloader worker to the main process's log
         assert 'max_len=24' in log and 'label_too_long' in log and 'data_skipped' in log
+
+
+def test_mmpretrain_own_train_py_gives_the_same_run_as_ours(pool, tmp_path):
+    """mmpretrain's tools/train.py turns on persistent_workers (and pin_memory) in every
+    loader; our tiny configs have no workers, which torch refuses unless the runner (every
+    tool builds ours: runner_type) turns it off again. Same losses as our tools/train.py."""
+    options = ['--cfg-options', f"train_dataloader.dataset.sources=['{pool}']",
+               'train_dataloader.batch_size=4', 'train_cfg.max_iters=2',
+               'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2']
+    theirs, ours = tmp_path / 'mmpretrain', tmp_path / 'ours'
+    out = run(sys.executable, MMPRETRAIN_TRAIN, TINY_MAE, '--work-dir', theirs, *options,
+              cwd=tmp_path)
+    run(sys.executable, ROOT / 'tools' / 'train.py', TINY_MAE, '--work-dir', ours, *options,
+        cwd=tmp_path)
+    assert (theirs / 'iter_2.pth').is_file() and 'pin_memory=True' in out  # its defaults
+    assert losses(theirs) == pytest.approx(losses(ours), rel=1e-6) and len(losses(ours)) == 2
+
+
+def shipped_configs():
+    return sorted(p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
+
+
+def test_every_shipped_config_builds_our_runner_under_every_entry_point(tmp_path):
+    """Every tool (ours, MMOCR's, mmpretrain's, mim's) builds ``RUNNERS.build(cfg)`` when the
+    config names a runner: every shipped config names ours, whose preparation makes the
+    loaders valid whatever defaults the tool merged (mmpretrain's, with no workers)."""
+    import argparse
+
+    from mmengine import Config
+
+    from mnsp_mm.apis.prepare import fit_persistent_workers
+    merge_args = tool_at(MMPRETRAIN_TRAIN).merge_args
+    args = argparse.Namespace(no_validate=False, launcher='none', work_dir=str(tmp_path),
+                              amp=False, resume=None, auto_scale_lr=False, no_pin_memory=False,
+                              no_persistent_workers=False, cfg_options=None, config='x.py')
+    configs = shipped_configs()
+    assert len(configs) > 40
+    for path in configs:
+        cfg = Config.fromfile(str(path))
+        assert cfg.get('runner_type') == 'MnspRunner', path
+        if cfg.default_scope != 'mmpretrain':
+            continue
+        cfg = merge_args(cfg, args)
+        cfg.train_dataloader.num_workers = 0  # the tiny configs' value, for every config
+        fit_persistent_workers(cfg)
+        assert cfg.train_dataloader.persistent_workers is False, path
 
 
 def test_publish_then_read_images_with_the_installed_tool(installed, tiny_data, mim_run,

@@ -152,11 +152,26 @@ def add_default_hooks(cfg: Config) -> None:
     cfg.custom_hooks = hooks + [dict(type=t) for t in DEFAULT_CUSTOM_HOOKS if t not in have]
 
 
+def fit_persistent_workers(cfg: Config) -> None:
+    """Turn ``persistent_workers`` off in the loaders that have no worker process.
+
+    mmpretrain's ``tools/train.py`` sets ``persistent_workers=True`` in every loader that
+    does not set it, and torch refuses that with ``num_workers=0`` (our CPU configs, or
+    ``--cfg-options train_dataloader.num_workers=0``): without workers there is nothing to
+    keep alive, so the run is the same.
+    """
+    for name in ('train', 'val', 'test'):
+        loader = cfg.get(f'{name}_dataloader')
+        if isinstance(loader, dict) and not loader.get('num_workers', 0):
+            if loader.get('persistent_workers'):
+                loader['persistent_workers'] = False
+
+
 def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
-    Checks the loop lengths, batch sizes and the dictionary file (naming the key), adds the
-    missing default hooks, swaps in atomic checkpoint saving, fills the label
+    Checks the loop lengths, batch sizes and the dictionary file (naming the key), turns
+    ``persistent_workers`` off where there are no workers, adds the missing default hooks, swaps in atomic checkpoint saving, fills the label
     filter's length limit and dictionary from the decoder, and makes the train loader report
     skipped samples (see
     :mod:`mnsp_mm.engine.data_health`).
@@ -169,6 +184,7 @@ def prepare_config(cfg: Config) -> Config:
     """
     from ..engine import use_atomic_checkpoints, wrap_collate
     check_numbers(cfg, [n for n in ('train', 'val', 'test') if cfg.get(f'{n}_dataloader')])
+    fit_persistent_workers(cfg)
     check_dictionary_file(cfg)
     add_default_hooks(cfg)
     use_atomic_checkpoints(cfg)
