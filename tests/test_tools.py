@@ -158,3 +158,19 @@ def test_infer_errors_are_one_line(tmp_path, recogniser_ckpt, make, expected):
     assert 'Traceback' not in res.stderr
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith('infer.py: error: ') and expected in last, res.stderr
+
+
+def test_tensorboard_backend_writes_events_that_read_back(tmp_path, pool):
+    """TensorBoard is in the environment (requirements/runtime.txt); the README's
+    command line switches a run to it, and its events file holds the losses."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    run('tools/train.py', TINY_MAE, '--work-dir', tmp_path, '--cfg-options',
+        f"train_dataloader.dataset.sources=['{pool}']", 'train_dataloader.batch_size=4',
+        'train_cfg.max_iters=2', 'default_hooks.logger.interval=1',
+        'visualizer.vis_backends.0.type=TensorboardVisBackend')
+    (events, ) = tmp_path.glob('*/vis_data/events.out.tfevents.*')
+    acc = EventAccumulator(str(events.parent))
+    acc.Reload()
+    assert 'loss' in acc.Tags()['scalars']
+    steps = [e.step for e in acc.Scalars('loss')]
+    assert steps == [1, 2] and all(e.value > 0 for e in acc.Scalars('loss'))
