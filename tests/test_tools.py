@@ -174,3 +174,71 @@ def test_tensorboard_backend_writes_events_that_read_back(tmp_path, pool):
     assert 'loss' in acc.Tags()['scalars']
     steps = [e.step for e in acc.Scalars('loss')]
     assert steps == [1, 2] and all(e.value > 0 for e in acc.Scalars('loss'))
+
+
+# ------------------------------------------- suggested commands, dumped configs
+def pasted(message: str, value) -> list:
+    """The ``--cfg-options KEY=...`` an error suggests, with ``...`` replaced by ``value``,
+    parsed by our tools' own command line (mmengine's DictAction underneath)."""
+    import argparse
+    import re
+
+    from mnsp_mm.apis import add_runner_args
+    (item, ) = re.findall(r'--cfg-options (\S+=)\.\.\.', message)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_runner_args(parser)
+    return parser.parse_args(['c.py', '--cfg-options', f'{item}{value}']).cfg_options
+
+
+def test_every_path_error_suggests_an_option_that_works_when_pasted(tmp_path, monkeypatch,
+                                                                    pool):
+    from mnsp_mm.apis.prepare import check_data
+    data = tmp_path / 'ft'
+    synth.render_dataset(data, 2, 0, name='test')
+    # a multi-set test config: the key names the set by its index, as mmengine parses it
+    cfg = load_config(TINY_FT, cfg_options={
+        'test_dataloader.dataset.datasets.0.data_root': str(tmp_path / 'gone')})
+    with pytest.raises(FileNotFoundError) as err:
+        check_data(cfg, ('test', ))
+    options = pasted(str(err.value), data)
+    assert list(options) == ['test_dataloader.dataset.datasets.0.data_root']
+    check_data(load_config(TINY_FT, cfg_options=options), ('test', ))
+    # a pretraining source (a list item), from a directory without the config's data
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        check_data(load_config(str(ROOT / TINY_MAE)), ('train', ))
+    options = pasted(str(err.value), pool)
+    assert list(options) == ['train_dataloader.dataset.sources.0.path']
+    check_data(load_config(str(ROOT / TINY_MAE), cfg_options=options), ('train', ))
+    # the dictionary file
+    from mnsp_mm.apis.config_checks import check_dictionary_file
+    with pytest.raises(FileNotFoundError) as err:
+        check_dictionary_file(load_config(str(ROOT / TINY_FT), cfg_options={
+            'model.decoder.dictionary.dict_file': 'no.txt'}))
+    dict_file = ROOT / 'configs/finetune/_base_/dicts/lower_english_digits.txt'
+    check_dictionary_file(load_config(str(ROOT / TINY_FT),
+                                      cfg_options=pasted(str(err.value), dict_file)))
+
+
+def test_a_dumped_config_means_the_same_files_from_any_directory(tmp_path, monkeypatch, pool):
+    from mnsp_mm.apis.prepare import check_data
+    data = tmp_path / 'here' / 'ft'
+    synth.render_dataset(data, 2, 0, name='train')
+    synth.render_dataset(data, 2, 1, name='test')
+    monkeypatch.chdir(tmp_path / 'here')  # relative paths, as a user types them
+    cfg = load_config(str(ROOT / TINY_FT), cfg_options={
+        'train_dataloader.dataset.data_root': 'ft',
+        'test_dataloader.dataset.datasets.0.data_root': 'ft',
+        'test_evaluator.metrics': [dict(type='TextPredictionDump', out_dir='preds')]})
+    cfg.dump(str(tmp_path / 'dumped.py'))
+    monkeypatch.chdir(tmp_path)  # elsewhere
+    again = load_config(str(tmp_path / 'dumped.py'))
+    assert again.train_dataloader.dataset.data_root == str(data)
+    assert again.test_evaluator.metrics[0].out_dir == str(tmp_path / 'here' / 'preds')
+    check_data(again, ('train', 'test'))
+    # a pretraining config's relative sources, the same way
+    monkeypatch.chdir(pool.parent)
+    cfg = load_config(str(ROOT / TINY_MAE),
+                      cfg_options={'train_dataloader.dataset.sources': [pool.name]})
+    assert cfg.train_dataloader.dataset.sources == [str(pool)]
