@@ -81,6 +81,8 @@ def collect_inputs(paths: List[str]) -> List[Tuple[str, Union[str, np.ndarray], 
                 continue
             for info in iter_path_samples(path):
                 if 'img_path' in info:
+                    if not osp.isfile(info['img_path']):  # named by a list or a JSON
+                        raise FileNotFoundError(f'{path}: image not found: {info["img_path"]}')
                     items.append((info['img_path'], info['img_path'], None))
                     continue
                 where = info['lmdb_path']
