@@ -238,8 +238,8 @@ def fit_persistent_workers(cfg: Config) -> None:
 def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
-    Checks the loop lengths, batch sizes and the dictionary file (naming the key), turns
-    ``persistent_workers`` off where there are no workers, adds the missing default hooks, swaps in atomic checkpoint saving, fills the label
+    Checks the loop lengths, batch sizes and the dictionary file (naming the key), adds the
+    missing default hooks, swaps in atomic checkpoint saving, fills the label
     filter's length limit and dictionary from the decoder, and makes the train loader report
     skipped samples (see
     :mod:`mnsp_mm.engine.data_health`).
