@@ -89,7 +89,7 @@ def test_one_option_points_every_test_set_of_a_multi_set_config_at_new_data(tmp_
     assert len(built) == 2 * len(sets)
     assert all(str(tmp_path) in built.get_data_info(i)['img_path'] for i in range(len(built)))
     (tmp_path / 'textrecog_curved.json').unlink()
-    with pytest.raises(FileNotFoundError, match=r'test_dataloader\.dataset\.datasets\[1\]'
+    with pytest.raises(FileNotFoundError, match=r'test_dataloader\.dataset\.datasets\.1'
                                                 r'\.ann_file=.textrecog_curved\.json'):
         check_data(load_config(DEMO_FT, cfg_options={
             'test_dataloader.dataset.data_root': str(tmp_path)}), ('test', ))

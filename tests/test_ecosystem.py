@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -11,13 +12,17 @@ from pathlib import Path
 
 import lmdb
 import pytest
+import yaml
 
 import mmocr
+import mmpretrain
 from mnsp_mm.datasets import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FT = 'maerec_text-vit-tiny_synth-cpu.py'
 MMOCR_TRAIN = Path(mmocr.__file__).parent / '.mim' / 'tools' / 'train.py'
+MMPRETRAIN_TRAIN = Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'train.py'
+TINY_MAE = ROOT / 'configs' / 'pretrain' / 'mae_text-vit-tiny_synth-cpu.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
@@ -28,12 +33,18 @@ def run(*args, cwd, env=ENV):
     return res.stdout + res.stderr
 
 
-def tool(name):
-    """A module of tools/ (they are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+def tool_at(path: Path):
+    """A script as a module (tools/ folders are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(f'tool_{path.parent.parent.name}_{path.stem}',
+                                                  path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tool(name):
+    """A module of our tools/."""
+    return tool_at(ROOT / 'tools' / f'{name}.py')
 
 
 def losses(work_dir: Path) -> dict:
@@ -159,9 +170,74 @@ def test_wheel_ships_configs_tools_dicts_and_model_index_for_mim_search(installe
             'lmim-s_chinese-benchmark'} <= names
     for model in index.models:  # every config a metafile names is shipped
         assert (mim / model.config).is_file(), model.config
+    for collection in index.collections:  # and every README (mim's `readme` field)
+        assert (mim / collection.readme).is_file(), collection.readme
     out = run(sys.executable, '-m', 'mim', 'search', 'mnsp_mm', cwd=installed[0].parent,
               env=installed[1])
-    assert 'config id: lmim-s_chinese-benchmark' in out and 'model          mnsp' in out
+    assert 'config id: lmim-s_chinese-benchmark' in out and re.search(r'model +mnsp', out)
+    # the paper's numbers and the released weights are what mim shows for MAERec-S
+    released = out.split('config id: maerec-s_official-weights_test')[1].split('config id:')[0]
+    assert re.search(r'results_source +paper \(union14m', released)
+    assert re.search(r'weight +https://download', released)  # mim cuts long values
+
+
+def model_index():
+    from modelindex.load_model_index import load
+    return load(str(ROOT / 'model-index.yml'))
+
+
+def test_model_index_uses_the_standard_fields():
+    """Collections with Paper and README; every model with Results and Weights (null when
+    there is none); Results only as the paper's numbers; Weights only where mim can fetch."""
+    from mnsp_mm.evaluation.published import published_rows
+    index = model_index()
+    assert index.check_errors == set() or not index.check_errors
+    for collection in index.collections:
+        assert collection.paper['URL'].startswith('https://') and collection.paper['Title']
+        assert collection.readme == f'configs/{collection.name.lower()}/README.md'
+        assert (ROOT / collection.readme).is_file()
+    published = {r['method'].split(' ')[0]: r for r in published_rows()}
+    raw = {m['Name']: m for path in yaml.safe_load((ROOT / 'model-index.yml').read_text())['Import']
+           for m in yaml.safe_load((ROOT / path).read_text())['Models']}
+    assert set(raw) == {m.name for m in index.models}
+    fetchable = set()
+    for model in index.models:
+        # explicit, null when there is none (as mmpretrain's metafiles)
+        assert 'Results' in raw[model.name] and 'Weights' in raw[model.name], model.name
+        assert (ROOT / model.config).is_file(), model.config
+        if model.weights:
+            # a direct download mim can stream, never a Google Drive page
+            assert model.weights.startswith('https://download.openmmlab.com/'), model.weights
+            fetchable.add(model.name)
+        if model.results:
+            assert model.metadata.data['Results Source'].startswith('paper ('), model.name
+            for result in model.results:
+                assert result.task == 'Text Recognition' and result.dataset and result.metrics
+        # the published numbers agree with the table printed beside ours
+        values = {r.dataset: r.metrics['word_acc_ignore_case_symbol'] for r in model.results or []}
+        six = [values[d] for d in ('IIIT5K', 'SVT', 'ICDAR2013', 'ICDAR2015', 'SVTP', 'CT80')
+               if d in values]
+        row = published[model.in_collection.replace('MAERec', 'MAERec-S')]
+        if len(six) == 6:
+            assert 100 * sum(six) / 6 == pytest.approx(row['avg'], abs=0.051), model.name
+        if 'Six common benchmarks (average)' in values:
+            assert 100 * values['Six common benchmarks (average)'] == pytest.approx(row['avg'])
+    assert fetchable == {'maerec-s_official-weights_test'}
+
+
+def test_mim_download_fetches_released_weights_and_dumps_the_config(installed, tmp_path):
+    """``mim download`` of the released MAERec-S: the checkpoint already in --dest (no
+    network: a download would go to a dead proxy and fail), the config dumped beside it."""
+    site, env = installed
+    dest = tmp_path / 'ckpts'
+    dest.mkdir()
+    (dest / 'maerec_s_union14m-a9a157e5.pth').write_bytes(b'stand-in')
+    env = dict(env, HTTP_PROXY='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9')
+    out = run(sys.executable, '-m', 'mim', 'download', 'mnsp_mm', '--config',
+              'maerec-s_official-weights_test', '--dest', dest, cwd=tmp_path, env=env)
+    assert 'maerec_s_union14m-a9a157e5.pth exists in' in out
+    dumped = (dest / 'maerec-s_official-weights_test.py').read_text()
+    assert 'bgr_to_rgb=False' in dumped and 'TextMAERec' in dumped
 
 
 def test_mim_train_from_another_directory(installed, mim_run):
@@ -183,6 +259,52 @@ def test_mmocr_own_train_py_gives_the_same_run(installed, tiny_data, mim_run, tm
         # the label limit came from the decoder (max_seq_len 25), the skip counts from the
         # dataloader worker to the main process's log
         assert 'max_len=24' in log and 'label_too_long' in log and 'data_skipped' in log
+
+
+def test_mmpretrain_own_train_py_gives_the_same_run_as_ours(pool, tmp_path):
+    """mmpretrain's tools/train.py turns on persistent_workers (and pin_memory) in every
+    loader; our tiny configs have no workers, which torch refuses unless the runner (every
+    tool builds ours: runner_type) turns it off again. Same losses as our tools/train.py."""
+    options = ['--cfg-options', f"train_dataloader.dataset.sources=['{pool}']",
+               'train_dataloader.batch_size=4', 'train_cfg.max_iters=2',
+               'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2']
+    theirs, ours = tmp_path / 'mmpretrain', tmp_path / 'ours'
+    out = run(sys.executable, MMPRETRAIN_TRAIN, TINY_MAE, '--work-dir', theirs, *options,
+              cwd=tmp_path)
+    run(sys.executable, ROOT / 'tools' / 'train.py', TINY_MAE, '--work-dir', ours, *options,
+        cwd=tmp_path)
+    assert (theirs / 'iter_2.pth').is_file() and 'pin_memory=True' in out  # its defaults
+    assert losses(theirs) == pytest.approx(losses(ours), rel=1e-6) and len(losses(ours)) == 2
+
+
+def shipped_configs():
+    return sorted(p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
+
+
+def test_every_shipped_config_builds_our_runner_under_every_entry_point(tmp_path):
+    """Every tool (ours, MMOCR's, mmpretrain's, mim's) builds ``RUNNERS.build(cfg)`` when the
+    config names a runner: every shipped config names ours, whose preparation makes the
+    loaders valid whatever defaults the tool merged (mmpretrain's, with no workers)."""
+    import argparse
+
+    from mmengine import Config
+
+    from mnsp_mm.apis.prepare import fit_persistent_workers
+    merge_args = tool_at(MMPRETRAIN_TRAIN).merge_args
+    args = argparse.Namespace(no_validate=False, launcher='none', work_dir=str(tmp_path),
+                              amp=False, resume=None, auto_scale_lr=False, no_pin_memory=False,
+                              no_persistent_workers=False, cfg_options=None, config='x.py')
+    configs = shipped_configs()
+    assert len(configs) > 40
+    for path in configs:
+        cfg = Config.fromfile(str(path))
+        assert cfg.get('runner_type') == 'MnspRunner', path
+        if cfg.default_scope != 'mmpretrain':
+            continue
+        cfg = merge_args(cfg, args)
+        cfg.train_dataloader.num_workers = 0  # the tiny configs' value, for every config
+        fit_persistent_workers(cfg)
+        assert cfg.train_dataloader.persistent_workers is False, path
 
 
 def test_publish_then_read_images_with_the_installed_tool(installed, tiny_data, mim_run,

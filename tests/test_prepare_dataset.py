@@ -127,6 +127,29 @@ def run(*args, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+def run_here(*args, cwd):
+    """The tool's ``main`` in this process (no second import of the stack), for the runs
+    that stop before MMOCR's preparer: same exit code and output as :func:`run`."""
+    import contextlib
+    import importlib.util
+    import io
+    spec = importlib.util.spec_from_file_location('prepare_dataset_tool', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if 'proxy' in k.lower()}
+    timeout, here = socket.getdefaulttimeout(), os.getcwd()
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = tool.main([str(a) for a in args])
+    finally:
+        os.chdir(here)
+        os.environ.update(saved)
+        socket.setdefaulttimeout(timeout)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def load_json(path):
     data = json.loads(Path(path).read_text())
     assert data['metainfo'] == {'dataset_type': 'TextRecogDataset', 'task_name': 'textrecog'}
@@ -176,7 +199,7 @@ def test_prepares_real_formats_offline(tmp_path):
 
 def test_offline_error_names_missing_archive(tmp_path):
     data = tmp_path / 'data'
-    res = run('iiit5k', '--splits', 'test', '--data-root', data, '--offline', cwd=tmp_path)
+    res = run_here('iiit5k', '--splits', 'test', '--data-root', data, '--offline', cwd=tmp_path)
     assert res.returncode == 2
     err = res.stderr
     assert 'IIIT5K.tar.gz' in err and 'iiit5k_test.txt' in err
@@ -192,8 +215,8 @@ def test_failed_download_is_explained(tmp_path):
     data = tmp_path / 'data'
     fake = make_cache(tmp_path / 'unused')
     zoo = copy_zoo(tmp_path / 'zoo', fake, url_prefix=f'http://127.0.0.1:{port}/')
-    res = run('icdar2015', '--splits', 'test', '--data-root', data, '--dataset-zoo-path', zoo,
-              '--timeout', 5, cwd=tmp_path)
+    res = run_here('icdar2015', '--splits', 'test', '--data-root', data, '--dataset-zoo-path',
+                   zoo, '--timeout', 5, cwd=tmp_path)
     assert res.returncode == 2, res.stdout[-2000:] + res.stderr[-2000:]
     assert 'download failed' in res.stderr
     assert f'put it at: {data / "cache" / "ic15_textrecog_test_img.zip"}' in res.stderr

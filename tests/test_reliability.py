@@ -325,7 +325,7 @@ def test_missing_data_paths_name_the_key_before_any_build(tmp_path, no_runner):
     cfg = load_config(TINY_MAE, work_dir=str(tmp_path / 'w'), cfg_options={
         'train_dataloader.dataset.sources': [str(tmp_path / 'nowhere')]})
     with pytest.raises(FileNotFoundError,
-                       match=r"train_dataloader\.dataset\.sources\[0\]='.*nowhere'"):
+                       match=r"train_dataloader\.dataset\.sources\.0='.*nowhere'"):
         build_runner(cfg).train()
     ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'),
                      cfg_options={'train_dataloader.dataset.data_root': str(tmp_path)})
@@ -334,7 +334,7 @@ def test_missing_data_paths_name_the_key_before_any_build(tmp_path, no_runner):
         build_runner(ft).train()
     ft = load_config(TINY_FT, work_dir=str(tmp_path / 'w'))
     ft.test_dataloader.dataset.datasets[0].data_root = str(tmp_path / 'gone')
-    with pytest.raises(FileNotFoundError, match=r"test_dataloader\.dataset\.datasets\[0\]"
+    with pytest.raises(FileNotFoundError, match=r"test_dataloader\.dataset\.datasets\.0"
                                                 r"\.data_root='.*gone'"):
         build_runner(ft).test()
 

@@ -100,3 +100,157 @@ def test_env_check_names_each_problem_in_one_line(monkeypatch):
     assert any(line.startswith('mmpretrain is not installed') for line in found)
     assert any(line.startswith('mmcv was built without ops') for line in found)
     assert all('\n' not in line for line in found)
+
+
+# ---------------------------------------------------------------- tools/infer.py
+TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+
+
+@pytest.fixture(scope='module')
+def recogniser_ckpt(tmp_path_factory):
+    """A randomly initialised tiny recogniser checkpoint (infer needs weights, not skill)."""
+    from mmengine.registry import DefaultScope
+    from mmocr.registry import MODELS
+    cfg = load_config(TINY_FT)
+    cfg.model.backbone.pretrained = None
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        model = MODELS.build(cfg.model)
+    path = tmp_path_factory.mktemp('ckpt') / 'tiny.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def run_infer(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, 'tools/infer.py', *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_infer_reads_every_layout_the_datasets_read_results_alone_on_stdout(
+        tmp_path, recogniser_ckpt):
+    # the README's render folder: `render_synth.py --out X --format lmdb --unlabeled` puts
+    # the LMDB at X/lmdb/<name>/; a pretraining dataset reads X by the same rule
+    pretrain = tmp_path / 'pretrain'
+    synth.render_dataset(pretrain, 3, 0, fmt=('lmdb', ), labeled=False, name='u')
+    crops = tmp_path / 'crops'
+    synth.render_dataset(crops, 2, 1, name='t')  # images below crops/imgs/t/ (nested)
+    from mnsp_mm.datasets import UnlabeledTextDataset
+    assert len(UnlabeledTextDataset(sources=[str(pretrain)], pipeline=[])) == 3
+    out_file = tmp_path / 'preds.tsv'
+    res = run_infer(TINY_FT, recogniser_ckpt, pretrain, crops, '--out', out_file,
+                    '--device', 'cpu')
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3 + 2, res.stdout  # nothing but the results
+    assert all(len(line.split('\t')) == 3 for line in lines)
+    assert lines[0].startswith(f'{pretrain}/lmdb/u:image-000000001\t')
+    assert all('/imgs/' in line.split('\t')[0] for line in lines[3:])
+    assert out_file.read_text().splitlines() == lines
+    assert 'Loads checkpoint' in res.stderr and 'predictions written to' in res.stderr
+
+
+def test_infer_errors_are_one_line(tmp_path, recogniser_ckpt, capsys):
+    res = run_infer(TINY_FT, recogniser_ckpt, tmp_path / 'nowhere')  # the command line
+    assert res.returncode == 1 and res.stdout == '' and 'Traceback' not in res.stderr
+    assert res.stderr.strip().splitlines()[-1] == \
+        f'infer.py: error: input not found: {tmp_path / "nowhere"}'
+    # the errors the datasets' rule raises (its main, in this process: no second stack import)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('infer_tool', ROOT / 'tools' / 'infer.py')
+    infer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(infer)
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'list.txt').write_text('gone.png\n')
+    for path, expected in ((tmp_path / 'empty', 'no samples found'),
+                           (tmp_path / 'list.txt', 'gone.png')):
+        code = infer.main([TINY_FT, str(recogniser_ckpt), str(path)])
+        out, err = capsys.readouterr()
+        assert code == 1 and out == '', out
+        assert err.startswith('infer.py: error: ') and err.count('\n') == 1, err
+        assert expected in err
+
+
+def test_tensorboard_backend_writes_events_that_read_back(tmp_path, pool):
+    """TensorBoard is in the environment (requirements/runtime.txt); the README's
+    --cfg-options switch makes a run write to it, and its events file holds the losses."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from mnsp_mm.apis import build_runner
+    cfg = load_config(TINY_MAE, work_dir=str(tmp_path), cfg_options={
+        'train_dataloader.dataset.sources': [str(pool)], 'train_dataloader.batch_size': 4,
+        'train_cfg.max_iters': 2, 'default_hooks.logger.interval': 1,
+        'visualizer.vis_backends.0.type': 'TensorboardVisBackend'})
+    build_runner(cfg).train()
+    (events, ) = tmp_path.glob('*/vis_data/events.out.tfevents.*')
+    acc = EventAccumulator(str(events.parent))
+    acc.Reload()
+    assert 'loss' in acc.Tags()['scalars']
+    steps = [e.step for e in acc.Scalars('loss')]
+    assert steps == [1, 2] and all(e.value > 0 for e in acc.Scalars('loss'))
+
+
+# ------------------------------------------- suggested commands, dumped configs
+def pasted(message: str, value) -> list:
+    """The ``--cfg-options KEY=...`` an error suggests, with ``...`` replaced by ``value``,
+    parsed by our tools' own command line (mmengine's DictAction underneath)."""
+    import argparse
+    import re
+
+    from mnsp_mm.apis import add_runner_args
+    (item, ) = re.findall(r'--cfg-options (\S+=)\.\.\.', message)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_runner_args(parser)
+    return parser.parse_args(['c.py', '--cfg-options', f'{item}{value}']).cfg_options
+
+
+def test_every_path_error_suggests_an_option_that_works_when_pasted(tmp_path, monkeypatch,
+                                                                    pool):
+    from mnsp_mm.apis.prepare import check_data
+    data = tmp_path / 'ft'
+    synth.render_dataset(data, 2, 0, name='test')
+    # a multi-set test config: the key names the set by its index, as mmengine parses it
+    cfg = load_config(TINY_FT, cfg_options={
+        'test_dataloader.dataset.datasets.0.data_root': str(tmp_path / 'gone')})
+    with pytest.raises(FileNotFoundError) as err:
+        check_data(cfg, ('test', ))
+    options = pasted(str(err.value), data)
+    assert list(options) == ['test_dataloader.dataset.datasets.0.data_root']
+    check_data(load_config(TINY_FT, cfg_options=options), ('test', ))
+    # a pretraining source (a list item), from a directory without the config's data
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        check_data(load_config(str(ROOT / TINY_MAE)), ('train', ))
+    options = pasted(str(err.value), pool)
+    assert list(options) == ['train_dataloader.dataset.sources.0.path']
+    check_data(load_config(str(ROOT / TINY_MAE), cfg_options=options), ('train', ))
+    # the dictionary file
+    from mnsp_mm.apis.config_checks import check_dictionary_file
+    with pytest.raises(FileNotFoundError) as err:
+        check_dictionary_file(load_config(str(ROOT / TINY_FT), cfg_options={
+            'model.decoder.dictionary.dict_file': 'no.txt'}))
+    dict_file = ROOT / 'configs/finetune/_base_/dicts/lower_english_digits.txt'
+    check_dictionary_file(load_config(str(ROOT / TINY_FT),
+                                      cfg_options=pasted(str(err.value), dict_file)))
+
+
+def test_a_dumped_config_means_the_same_files_from_any_directory(tmp_path, monkeypatch, pool):
+    from mnsp_mm.apis.prepare import check_data
+    data = tmp_path / 'here' / 'ft'
+    synth.render_dataset(data, 2, 0, name='train')
+    synth.render_dataset(data, 2, 1, name='test')
+    monkeypatch.chdir(tmp_path / 'here')  # relative paths, as a user types them
+    cfg = load_config(str(ROOT / TINY_FT), cfg_options={
+        'train_dataloader.dataset.data_root': 'ft',
+        'test_dataloader.dataset.datasets.0.data_root': 'ft',
+        'test_evaluator.metrics': [dict(type='TextPredictionDump', out_dir='preds')]})
+    cfg.dump(str(tmp_path / 'dumped.py'))
+    monkeypatch.chdir(tmp_path)  # elsewhere
+    again = load_config(str(tmp_path / 'dumped.py'))
+    assert again.train_dataloader.dataset.data_root == str(data)
+    assert again.test_evaluator.metrics[0].out_dir == str(tmp_path / 'here' / 'preds')
+    check_data(again, ('train', 'test'))
+    # a pretraining config's relative sources, the same way
+    monkeypatch.chdir(pool.parent)
+    cfg = load_config(str(ROOT / TINY_MAE),
+                      cfg_options={'train_dataloader.dataset.sources': [pool.name]})
+    assert cfg.train_dataloader.dataset.sources == [str(pool)]

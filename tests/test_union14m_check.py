@@ -62,10 +62,19 @@ def union14m(root: Path) -> Path:
 
 
 def check(root: Path):
-    res = subprocess.run([sys.executable, ROOT / 'tools' / 'prepare_dataset.py', 'union14m',
-                          '--check', '--data-root', str(root)],
-                         capture_output=True, text=True, timeout=120)
-    return res.returncode, res.stdout + res.stderr
+    """``tools/prepare_dataset.py union14m --check`` in this process (its main, the CLI's
+    parsing included; the logic is mnsp_mm.datasets.preparers.union14m)."""
+    import contextlib
+    import importlib.util
+    import io
+    spec = importlib.util.spec_from_file_location('prepare_dataset_tool',
+                                                  ROOT / 'tools' / 'prepare_dataset.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = tool.main(['union14m', '--check', '--data-root', str(root)])
+    return code, out.getvalue()
 
 
 def test_complete_layout_passes_with_counts(tmp_path):

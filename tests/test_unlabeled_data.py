@@ -134,8 +134,9 @@ def test_lmdb_root_with_several_lmdbs_and_mdb_file(tmp_path):
     assert ds.get_data_info(2)['lmdb_path'].endswith('cc_lmdb')
     ds = UnlabeledTextDataset(sources=[str(tmp_path / 'U' / 'cc_lmdb' / 'data.mdb')])
     assert len(ds) == 3 and ds.get_data_info(0)['lmdb_path'].endswith('cc_lmdb')
-    with pytest.raises(ValueError, match="type=\"lmdb\""):  # auto-detected as folder
-        UnlabeledTextDataset(sources=[str(tmp_path / 'U')])
+    # a plain path: a folder without images is the LMDBs below it (the rule infer.py shares)
+    ds = UnlabeledTextDataset(sources=[str(tmp_path / 'U')], max_samples=4)
+    assert len(ds) == 4 and ds.get_data_info(3)['lmdb_path'].endswith('cc_lmdb')
 
 
 def test_concatenation_and_max_samples(tmp_path):

@@ -166,7 +166,7 @@ def dataset_configs(cfg, key: str) -> Iterator[Tuple[str, dict]]:
         return
     yield key, cfg
     for i, sub in enumerate(cfg.get('datasets') or []):
-        yield from dataset_configs(sub, f'{key}.datasets[{i}]')
+        yield from dataset_configs(sub, f'{key}.datasets.{i}')  # as --cfg-options spells it
     if isinstance(cfg.get('dataset'), dict):
         yield from dataset_configs(cfg['dataset'], f'{key}.dataset')
 

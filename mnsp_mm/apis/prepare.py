@@ -65,7 +65,75 @@ def check_data_paths(cfg: Config, loaders: Sequence[str]) -> None:
                 if isinstance(path, str) and not _is_remote(path) and \
                         not osp.exists(_joined(root, path)):
                     sub = '.path' if isinstance(src, dict) else ''
-                    raise _missing(f'{key}.sources[{i}]{sub}', path, _joined(root, path))
+                    raise _missing(f'{key}.sources.{i}{sub}', path, _joined(root, path))
+
+
+def _local_relative(path) -> bool:
+    return isinstance(path, str) and bool(path) and not osp.isabs(path) and \
+        not _is_remote(path)
+
+
+def _absolute_out_dirs(node) -> None:
+    """Every relative ``out_dir`` of an evaluator (``TextPredictionDump``) made absolute."""
+    if isinstance(node, dict):
+        if _local_relative(node.get('out_dir')):
+            node['out_dir'] = osp.abspath(node['out_dir'])
+        for value in node.values():
+            _absolute_out_dirs(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _absolute_out_dirs(value)
+
+
+def absolute_paths(cfg: Config) -> Config:
+    """Resolve the config's relative data and output paths against the current directory.
+
+    A config is read relative to where the run starts; the copy mmengine dumps into the work
+    dir (and the demo's stage configs) must mean the same files wherever it is run from
+    later. Made absolute: every loader's dataset ``data_root`` (or, without one, its
+    ``ann_file`` and ``sources``), the evaluators' ``out_dir``, ``load_from`` and the model's
+    ``pretrained`` / ``checkpoint`` files that exist. Remote paths (``s3://``, ...) stay.
+
+    Args:
+        cfg: the config (modified in place).
+
+    Returns:
+        ``cfg``.
+    """
+    for name in ('train', 'val', 'test'):
+        loader = cfg.get(f'{name}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for _, ds in dataset_configs(loader.get('dataset'), name):
+            if _local_relative(ds.get('data_root')):
+                ds['data_root'] = osp.abspath(ds['data_root'])
+            if ds.get('data_root'):
+                continue  # ann_file / sources are relative to it
+            if _local_relative(ds.get('ann_file')):
+                ds['ann_file'] = osp.abspath(ds['ann_file'])
+            sources = ds.get('sources')
+            if isinstance(sources, (str, dict)):
+                sources = ds['sources'] = [sources]
+            for i, src in enumerate(sources or []):
+                if isinstance(src, dict) and _local_relative(src.get('path')):
+                    src['path'] = osp.abspath(src['path'])
+                elif _local_relative(src):
+                    sources[i] = osp.abspath(src)
+    for name in ('val_evaluator', 'test_evaluator'):
+        _absolute_out_dirs(cfg.get(name))
+    if _local_relative(cfg.get('load_from')) and osp.isfile(cfg.load_from):
+        cfg.load_from = osp.abspath(cfg.load_from)
+    stack = [cfg.get('model')]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ('pretrained', 'checkpoint'):
+                if _local_relative(node.get(key)) and osp.isfile(node[key]):
+                    node[key] = osp.abspath(node[key])
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return cfg
 
 
 _TEXT_FIELD = re.compile(r'"text"\s*:\s*("(?:[^"\\]|\\.)*")')
@@ -203,6 +271,21 @@ def add_default_hooks(cfg: Config) -> None:
     cfg.custom_hooks = hooks + [dict(type=t) for t in DEFAULT_CUSTOM_HOOKS if t not in have]
 
 
+def fit_persistent_workers(cfg: Config) -> None:
+    """Turn ``persistent_workers`` off in the loaders that have no worker process.
+
+    mmpretrain's ``tools/train.py`` sets ``persistent_workers=True`` in every loader that
+    does not set it, and torch refuses that with ``num_workers=0`` (our CPU configs, or
+    ``--cfg-options train_dataloader.num_workers=0``): without workers there is nothing to
+    keep alive, so the run is the same.
+    """
+    for name in ('train', 'val', 'test'):
+        loader = cfg.get(f'{name}_dataloader')
+        if isinstance(loader, dict) and not loader.get('num_workers', 0):
+            if loader.get('persistent_workers'):
+                loader['persistent_workers'] = False
+
+
 def prepare_config(cfg: Config) -> Config:
     """The additions every run gets before the runner is built.
 
@@ -221,6 +304,8 @@ def prepare_config(cfg: Config) -> Config:
     """
     from ..engine import use_atomic_checkpoints, wrap_collate
     check_numbers(cfg, [n for n in ('train', 'val', 'test') if cfg.get(f'{n}_dataloader')])
+    fit_persistent_workers(cfg)
+    absolute_paths(cfg)
     check_dictionary_file(cfg)
     add_default_hooks(cfg)
     use_atomic_checkpoints(cfg)

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .config_checks import CfgOptionsAction, merge_cfg_options
-from .prepare import add_default_hooks
+from .prepare import absolute_paths, add_default_hooks
 
 SCOPES = ('mmpretrain', 'mmocr')
 
@@ -97,6 +97,7 @@ def load_config(path: str,
                              'in the config')
         cfg.auto_scale_lr.enable = True
     add_default_hooks(cfg)  # the reliability hooks every run gets (prepare.DEFAULT_CUSTOM_HOOKS)
+    absolute_paths(cfg)  # a dumped copy means the same files from any directory
     return cfg
 
 

@@ -6,7 +6,10 @@ One :class:`UnlabeledTextDataset` enumerates text crops from any mix of
   or a labeled MMOCR LMDB (its ``label-%09d`` keys are ignored). Given a directory without
   ``data.mdb`` and ``type='lmdb'``, every LMDB below it is used (e.g. the Union14M-U root
   holding ``book32_lmdb/``, ``cc_lmdb/``, ``openvino_lmdb/``);
-* ``'folder'`` -- a directory searched recursively for images;
+* ``'folder'`` -- a directory searched recursively for images; a folder with no image but
+  LMDBs below it (``tools/render_synth.py --format lmdb`` writes ``<out>/lmdb/<name>/``) is
+  those LMDBs. :func:`iter_path_samples` applies the same rule for other readers
+  (``tools/infer.py``);
 * ``'list'``   -- a text file with one image path per line;
 * ``'json'``   -- an MMOCR 1.x textrecog annotation file (only ``img_path`` is used).
 
@@ -110,6 +113,29 @@ def read_lmdb_num_samples(lmdb_path: str) -> int:
         raise ValueError(f'UnlabeledTextDataset: LMDB {lmdb_path!r} has negative '
                          f'"num-samples" {num}')
     return num
+
+
+def iter_path_samples(path: str) -> Iterator[dict]:
+    """Every sample a path holds, by the rule :class:`UnlabeledTextDataset` reads a source
+    string with (:func:`detect_source_kind`; a folder without images is the LMDBs below it).
+
+    Args:
+        path (str): An LMDB, an image folder, an image list or an MMOCR JSON file.
+
+    Yields:
+        dict: ``{'img_path': str}`` or ``{'lmdb_path': str, 'lmdb_key': str}``.
+
+    Raises:
+        FileNotFoundError / ValueError: one line naming the path, as the dataset raises.
+    """
+    dataset = UnlabeledTextDataset(sources=[path], pipeline=[], lazy_init=True,
+                                   serialize_data=False)
+    found = False
+    for info in dataset.iter_data_infos():
+        found = True
+        yield info
+    if not found:
+        dataset._check_not_empty(0)
 
 
 def _read_source(path: str, what: str, parse: Callable):
@@ -288,8 +314,7 @@ class UnlabeledTextDataset(BaseDataset):
                 yield {'lmdb_path': lmdb_dir, 'lmdb_key': self.lmdb_key_template % i}
                 emitted += 1
 
-    @staticmethod
-    def _iter_folder(src: dict, limit: Optional[int]) -> Iterator[dict]:
+    def _iter_folder(self, src: dict, limit: Optional[int]) -> Iterator[dict]:
         root = src['path']
         emitted = 0
         found_mdb = False
@@ -302,9 +327,8 @@ class UnlabeledTextDataset(BaseDataset):
                     emitted += 1
                 elif name == 'data.mdb':
                     found_mdb = True
-        if emitted == 0 and found_mdb:
-            raise ValueError(f'UnlabeledTextDataset: folder {root!r} holds no images but '
-                             'contains LMDBs; use dict(type="lmdb", path=...) for it')
+        if emitted == 0 and found_mdb:  # no image, only LMDBs below: those LMDBs
+            yield from self._iter_lmdb(src, limit)
 
     @staticmethod
     def _iter_list(src: dict, limit: Optional[int]) -> Iterator[dict]:

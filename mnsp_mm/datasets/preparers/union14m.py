@@ -1,12 +1,12 @@
 """Check a hand-downloaded Union14M against the layout our configs read.
 
 ``python tools/prepare_dataset.py union14m --check [--data-root data]`` calls
-:func:`check_union14m` (a tool module, not part of the package: the check needs neither
-mmocr nor torch, whose imports take longer than the check). The layout is the one in
-``dataset_zoo/union14m.md`` (what ``configs/finetune/_base_/datasets/union14m{,_lmdb}.py``
-and ``configs/pretrain/_base_/union14m-u.py`` read). For every part that is present it
-counts the samples of each subset (annotation entries or LMDB ``num-samples``) and decodes
-the first few images; a part that is absent is reported with where it belongs.
+:func:`check_union14m`. The layout is the one in ``dataset_zoo/union14m.md`` (what
+``configs/finetune/_base_/datasets/union14m{,_lmdb}.py`` and
+``configs/pretrain/_base_/union14m-u.py`` read). For every part that is present it counts
+the samples of each subset (annotation entries or LMDB ``num-samples``) and decodes the
+first few images; a part that is absent is reported with where it belongs. The check itself
+needs neither mmocr nor torch (only OpenCV, NumPy and lmdb).
 """
 import os.path as osp
 import re
