@@ -561,7 +561,7 @@ def test_no_image_of_the_annotation_file_exists_stops_at_start(tmp_path, no_runn
     test = load_config(TINY_FT, cfg_options={
         'test_dataloader.dataset.data_root': str(tmp_path / 'data'),
         'test_dataloader.dataset.datasets.0.ann_file': 'textrecog_train.json'})
-    with pytest.raises(FileNotFoundError, match=r'11 of 12 images checked exist'):
+    with pytest.raises(FileNotFoundError, match=r'11 of the 12 images checked are missing'):
         check_annotation_files(test, ['test'])  # evaluation would crash on the first
 
 
@@ -600,3 +600,12 @@ def test_a_dirty_dataset_run_counts_every_kind(tmp_path):
     totals = run(tmp_path, iters=6, workers=1)  # 48 draws: every entry at least once
     assert set(totals) == set(EXPECTED), totals
     assert totals['label_no_img_path'] == 3
+
+
+def test_the_image_check_reads_only_the_entries_a_dataset_keeps(tmp_path):
+    """An evaluation set with ``indices`` is checked on those entries: a missing image
+    outside them is no error (MMOCR never reads it)."""
+    from mnsp_mm.apis.config_checks import _indexed
+    entries = [dict(img_path=str(i)) for i in range(5)]
+    assert _indexed(entries, None) == entries and _indexed(entries, 2) == entries[:2]
+    assert _indexed(entries, [3, 4, 9]) == entries[3:5]

@@ -226,8 +226,8 @@ def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
     assert {'scratch:val', 'mae:val', 'mae:val_reinit_stem', 'mae:val_reinit_blocks'} <= rows
     for lr in ('5e-4', '6e-3'):  # the same trials for both initialisations
         assert {f'scratch:val_lr{lr}', f'mae:val_lr{lr}'} <= rows
-    assert not [r for r in study.finetune_runs
-                if r.init in METHODS and METHODS[r.init].group == 'recipe']
+    assert all(r.recipe_spec.split == 'val' for r in study.finetune_runs  # never on test
+               if r.init in METHODS and METHODS[r.init].group == 'recipe')
     assert {'scratch:labels1k', 'mae:labels1k', 'mae_4x:labels1k'} <= rows
     long = _study('regime_long', tmp_path)
     assert {'mae_16x:labels1k', 'lmim_t16:labels1k'} <= {r.row for r in long.finetune_runs}
@@ -252,7 +252,8 @@ def test_stage_identity_keeps_plain_stages_and_tells_recipes_apart(tmp_path):
     assert a != b and a['identity']['reinit'] == ['stem']
     assert study.stage_identity('pretrain_mae_lr5e-4')['options'] == [
         ['optim_wrapper.optimizer.lr', 5e-4]]
-    assert study.stage_identity('pretrain_lmim_t16')['teacher'] == 'mae_16x'
+    assert _study('regime_long', tmp_path).stage_identity('pretrain_lmim_t16')['teacher'] \
+        == 'mae_16x'
 
 
 def test_only_runs_the_named_stages_and_what_they_need(tmp_path):

@@ -330,6 +330,16 @@ def image_root(ds: dict) -> str:
     return prefix if osp.isabs(prefix) or not root else osp.join(root, prefix)
 
 
+def _indexed(entries: list, indices) -> list:
+    """The entries a dataset reads: mmengine's ``indices`` (an int keeps the first N, a
+    sequence those positions), or all."""
+    if indices is None:
+        return entries
+    if isinstance(indices, int):
+        return entries[:indices]
+    return [entries[i] for i in indices if -len(entries) <= i < len(entries)]
+
+
 def check_image_sample(entries: list, ds: dict, key: str, path: str, strict: bool) -> None:
     """Check that the images of a sample of annotation entries exist.
 
@@ -361,9 +371,10 @@ def check_image_sample(entries: list, ds: dict, key: str, path: str, strict: boo
                       f'missing (skipped while training), e.g. {shown}', logger='current',
                       level=logging.WARNING)
         return
-    what = 'none of the' if len(missing) == len(sample) else f'{len(missing)} of'
+    what = ('none of the {n} images checked exist' if len(missing) == len(sample)
+            else f'{len(missing)} of the {{n}} images checked are missing')
     raise FileNotFoundError(
-        f'{key}: {path}: {what} {len(sample)} images checked exist under the image folder '
+        f'{key}: {path}: {what.format(n=len(sample))} under the image folder '
         f'{root or "."!r} (data_root={ds.get("data_root")!r}, data_prefix='
         f'{ds.get("data_prefix")!r}), e.g. {shown}; is data_root the folder the annotation\'s '
         f'img_path values are relative to?')
@@ -395,7 +406,7 @@ def check_annotation_files(cfg: Config, loaders: Sequence[str]) -> Dict[str, Cou
     if not (cfg.get('data_check') or {}).get('annotations', True):
         return found
     for name, key, path, ds in _json_annotations(cfg, loaders):
-        entries = load_annotation_json(path, key)['data_list']
+        entries = _indexed(load_annotation_json(path, key)['data_list'], ds.get('indices'))
         bad = [(i, entry_problem(e)) for i, e in enumerate(entries)]
         bad = [(i, p) for i, p in bad if p is not None]
         if bad:
