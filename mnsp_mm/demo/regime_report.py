@@ -90,15 +90,13 @@ def scales_lines(study) -> List[str]:
 
 def _crop_scores(study, runs, sets) -> (np.ndarray, list):
     """Each crop's WAICS, mean over the runs, over ``sets`` (and the strata)."""
-    per_run = []
-    for run in runs:
+    per_run, strata = [], []
+    for k, run in enumerate(runs):
         folder = Path(study.records[run.stage]['predictions'])
-        per_run.append(np.concatenate([word_correct(read_predictions(folder / f'{s}.jsonl'))
-                                       for s in sets]))
-    strata = []
-    for s in sets:
-        strata += [s] * len(read_predictions(Path(study.records[runs[0].stage]['predictions'])
-                                             / f'{s}.jsonl'))
+        scores = [word_correct(read_predictions(folder / f'{s}.jsonl')) for s in sets]
+        per_run.append(np.concatenate(scores))
+        if not k:
+            strata = [s for s, c in zip(sets, scores) for _ in c]
     return np.mean(per_run, 0), strata
 
 
