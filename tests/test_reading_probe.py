@@ -9,8 +9,9 @@ import torch
 
 from mnsp_mm import synth
 from mnsp_mm.analysis import reading_probe as RP
-from mnsp_mm.analysis.encoder_scales import encoder_scales, summarise
-from mnsp_mm.analysis.reinit import part_keys, reinit_encoder, save_reinit
+from mnsp_mm.analysis.encoder_scales import (activation_stats, encoder_scales, summarise,
+                                             within_crop_share)
+from mnsp_mm.analysis.reinit import part_keys, reinit_encoder, save_reinit, write_keys
 from mnsp_mm.apis import load_config
 from mnsp_mm.checkpoint.convert import load_encoder_state_dict
 
@@ -162,11 +163,43 @@ def test_reinit_puts_back_exactly_the_named_parts(tiny, tmp_path):
     assert set(loaded) == set(pretrained)
 
 
+def test_writes_scale_only_what_the_blocks_add(tiny):
+    """``writes*<a>`` multiplies each block's attention and MLP outputs, nothing else; at 0
+    the blocks add nothing to the stream."""
+    from mnsp_mm.analysis.model_input import load_backbone
+    pretrained = load_encoder_state_dict(str(tiny['ckpt']))
+    writes = write_keys(list(pretrained))
+    assert len(writes) == 2 * 4 and {k.split('.', 2)[2] for k in writes} == {
+        'attn.proj.weight', 'attn.proj.bias', 'ffn.layers.1.weight', 'ffn.layers.1.bias'}
+    half = reinit_encoder(tiny['cfg'], str(tiny['ckpt']), ['writes*0.5'])
+    for k, v in pretrained.items():
+        assert torch.equal(half[f'backbone.{k}'], v * 0.5 if k in writes else v), k
+    with pytest.raises(ValueError, match=r"'writes\*-1'.*a >= 0"):
+        reinit_encoder(tiny['cfg'], str(tiny['ckpt']), ['writes*-1'])
+    none = reinit_encoder(tiny['cfg'], str(tiny['ckpt']), ['writes*0'])
+    model = load_backbone(tiny['cfg'], None)
+    model.load_state_dict({k[len('backbone.'):]: v for k, v in none.items()})
+    stats = activation_stats(model.eval(), torch.randn(2, 3, 32, 128))
+    assert stats['write_rms'] == [0., 0.]
+    assert stats['stream_rms'][:2] == pytest.approx([stats['embed_rms']] * 2)
+    assert stats['within_crop'][:3] == pytest.approx([stats['within_crop'][0]] * 3)
+
+
+def test_within_crop_share():
+    same = torch.randn(3, 1, 8).expand(3, 7, 8)  # every token of a crop one vector
+    assert within_crop_share(same) == pytest.approx(0., abs=1e-6)
+    centred = torch.randn(3, 7, 8)
+    centred[:, 1:] -= centred[:, 1:].mean(1, keepdim=True)
+    assert within_crop_share(centred) == pytest.approx(1.)
+
+
 def test_encoder_scales_see_the_scaled_weights(tiny):
     rnd = encoder_scales(tiny['cfg'], None, tiny['test'], num=8, seed=3)
     big = encoder_scales(tiny['cfg'], str(tiny['ckpt']), tiny['test'], num=8)
     assert summarise(big)['attn.qkv'] == pytest.approx(3 * summarise(rnd)['attn.qkv'], rel=1e-4)
     assert len(big['attention_entropy']) == 2 and len(big['stream_rms']) == 3
+    assert len(big['write_rms']) == 2 and len(big['within_crop']) == 4
+    assert all(0. <= s <= 1. for s in big['within_crop'])
     assert all(0. <= e <= 1. for e in rnd['attention_entropy'])
     # scaled-up attention weights make the attention more peaked
     assert np.mean(big['attention_entropy']) < np.mean(rnd['attention_entropy'])

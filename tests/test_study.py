@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mnsp_mm.demo import METHODS, PROFILES, build_plan
-from mnsp_mm.demo.plan import FinetuneRun, PretrainRun, row_label
+from mnsp_mm.demo.plan import RECIPES, FinetuneRun, PretrainRun, row_label
 from mnsp_mm.demo.profiles import TEST_SETS
 from mnsp_mm.evaluation.reading_table import ReadingTable
 
@@ -228,9 +228,15 @@ def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
         assert {f'scratch:val_lr{lr}', f'mae:val_lr{lr}'} <= rows
     assert all(r.recipe_spec.split == 'val' for r in study.finetune_runs  # never on test
                if r.init in METHODS and METHODS[r.init].group == 'recipe')
-    assert {'scratch:labels1k', 'mae:labels1k', 'mae_4x:labels1k'} <= rows
+    for n in (1, 3):  # the label curve, on the validation split, for every init
+        assert {f'scratch:val_labels{n}k', f'mae:val_labels{n}k', f'mae_4x:val_labels{n}k'} <= rows
+    assert {'scratch:val_long3', 'mae:val_long3'} <= rows  # the same longer recipe for both
+    assert study.finetune_runs[0].iters(800) == 800
+    assert FinetuneRun('mae', 0, 0, 'val_long3').iters(800) == 2400
+    assert RECIPES['val_writes0.25'].reinit == ('writes*0.25', )
     long = _study('regime_long', tmp_path)
-    assert {'mae_16x:labels1k', 'lmim_t16:labels1k'} <= {r.row for r in long.finetune_runs}
+    assert {'mae_16x:val', 'mae_16x:val_labels1k', 'lmim_t16:val', 'mnsp_t16:val'} <= {
+        r.row for r in long.finetune_runs}
     assert PretrainRun('lmim_t16').teacher_stage == 'pretrain_mae_16x'
     assert long.pretrain_runs[0].method == 'mae_16x'  # the longest teacher starts first
     probes = study.probe_stage_names()
@@ -318,3 +324,9 @@ def test_regime_report_tables_from_stage_records(tmp_path):
     assert '100.0' not in mae and '-66.7' in mae  # paired with scratch's validation row
     reinit = next(line for line in table if 'stem re-initialised' in line)
     assert 'no measurable difference' in reinit  # the same crops as the plain MAE row
+    lr = next(line for line in table if line.startswith('| MAE (MAERec), validation split, '
+                                                      'lr 0.006 |'))
+    # and with scratch under the same recipe (here both read the same crops)
+    assert '+0.0 [+0.0, +0.0] (no measurable difference)' in lr.rsplit('|', 2)[1]
+    assert next(line for line in table if line.startswith('| scratch, validation split, lr'))\
+        .endswith('| - |')

@@ -4,9 +4,12 @@ What changes when an initialisation is pretrained, in the units an optimiser fee
 
 * weights: the RMS of every weight matrix (``||W||_F / sqrt(numel)``), the mean |gain| of every
   LayerNorm / BatchNorm, and the stem's BatchNorm running statistics;
-* activations on real crops: the RMS of the residual stream after each block, the share of
-  stem ReLU channels that never fire on the batch (dead units), and the entropy of each
-  block's attention rows divided by ``log N`` (1 = uniform over the N tokens, 0 = one token).
+* activations on real crops: the RMS of the residual stream after each block, of what each
+  block writes into it, and the stream's within-crop share (the RMS of the patch tokens
+  minus their crop mean, over the RMS of the patch tokens: 0 when every token of a crop is
+  the same vector, so nothing tells one column from another); the share of stem ReLU
+  channels that never fire on the batch (dead units), and the entropy of each block's
+  attention rows divided by ``log N`` (1 = uniform over the N tokens, 0 = one token).
 
 AdamW moves every weight by about ``lr`` per step whatever its scale, so a weight whose RMS
 is k times another's changes k times more slowly, relative to itself, under the same
@@ -44,10 +47,12 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
         images: (B, 3, H, W) normalised crops.
 
     Returns:
-        dict with ``stream_rms`` (one per block, then after the final norm),
-        ``attention_entropy`` (one per block, in [0, 1]) and ``dead_stem_channels`` (one per
-        stem ReLU: the share of channels with no positive output on the batch; empty for the
-        linear patch embedding).
+        dict with ``embed_rms`` (the tokens entering block 0), ``stream_rms`` (one per block,
+        then after the final norm), ``write_rms`` (what each block adds to the stream),
+        ``within_crop`` (the within-crop share of the patch tokens entering block 0, then
+        after each block, then after the final norm), ``attention_entropy`` (one per block,
+        in [0, 1]) and ``dead_stem_channels`` (one per stem ReLU: the share of channels with
+        no positive output on the batch; empty for the linear patch embedding).
     """
     from ..models.backbones.text_vit import run_layer
     dead, hooks = [], []
@@ -58,17 +63,40 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
     with torch.no_grad():
         tokens, _ = model.embed(images)
         x = model.pre_norm(torch.cat([model.cls_tokens(len(images)), tokens], 1))
-        rms, entropy = [], []
+        embed_rms, within = _rms(x), [within_crop_share(x)]
+        rms, writes, entropy = [], [], []
         for layer in model.layers:
+            before = x
             x, weights = run_layer(layer, x, need_weights=True)
-            rms.append(float(x.pow(2).mean().sqrt()))
+            rms.append(_rms(x))
+            writes.append(_rms(x - before))
+            within.append(within_crop_share(x))
             p = weights.clamp_min(1e-12)
             entropy.append(float((-(p * p.log()).sum(-1)).mean() / np.log(p.shape[-1])))
         if model.final_norm:
-            rms.append(float(model.ln1(x).pow(2).mean().sqrt()))
+            rms.append(_rms(model.ln1(x)))
+            within.append(within_crop_share(model.ln1(x)))
     for h in hooks:
         h.remove()
-    return dict(stream_rms=rms, attention_entropy=entropy, dead_stem_channels=dead)
+    return dict(embed_rms=embed_rms, stream_rms=rms, write_rms=writes, within_crop=within,
+                attention_entropy=entropy, dead_stem_channels=dead)
+
+
+def _rms(x: torch.Tensor) -> float:
+    return float(x.pow(2).mean().sqrt())
+
+
+def within_crop_share(x: torch.Tensor) -> float:
+    """RMS of the patch tokens minus their crop mean, over the RMS of the patch tokens.
+
+    Args:
+        x: (B, 1 + N, C) a residual stream, [cls] first (left out).
+
+    Returns:
+        A share in [0, 1]: 0 when each crop's tokens are one vector, 1 when they average to 0.
+    """
+    patches = x[:, 1:]
+    return _rms(patches - patches.mean(1, keepdim=True)) / max(_rms(patches), 1e-12)
 
 
 def encoder_scales(cfg, checkpoint: Optional[str], ann_file, num: int = 64,

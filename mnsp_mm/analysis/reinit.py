@@ -10,12 +10,22 @@ initialisation (the same init code as a scratch fine-tune, seeded) in the parts 
 * ``block<i>``: block ``i`` (0-based) whole; ``last<k>``: the last ``k`` blocks;
 * ``blocks``: every block (what is left pretrained is the stem, positions and final norm).
 
+One more transform keeps every weight pretrained and changes only a scale:
+
+* ``writes*<a>``: every block's writes into the residual stream (the attention output
+  projection and the MLP's last linear, weights and biases) multiplied by ``a >= 0``
+  (0: the blocks write nothing). With
+  pre-norm blocks this shrinks what the blocks add relative to the stem's tokens, keeping
+  what each block computes from its normalised input: does the pretrained stream's growth
+  (its RMS, docs/study.md) keep the recogniser on the blank plateau, or what the blocks
+  compute?
+
 The result is a checkpoint that ``model.backbone.pretrained`` loads like any other, so the
 fine-tuning recipe is the same as for the untouched encoder and for scratch.
 """
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -53,7 +63,32 @@ def part_keys(part: str, keys: Sequence[str], num_layers: int) -> List[str]:
             return blocks(range(num_layers - n, num_layers))
         raise ValueError(f'reinit part {part!r}: the encoder has {num_layers} blocks')
     raise ValueError(f'unknown reinit part {part!r}; parts: stem, stem_norms, pos, norms, '
-                     f'blocks, block<i>, last<k>')
+                     f'blocks, block<i>, last<k>, writes*<a>')
+
+
+_WRITES = re.compile(r'layers\.\d+\.(attn\.proj|ffn\.layers\.1)\.(weight|bias)')
+
+
+def write_scale(part: str) -> Optional[float]:
+    """The factor ``a`` of a ``writes*<a>`` part, or None for a re-initialised part.
+
+    Raises:
+        ValueError: ``writes*`` with a factor that is not a number >= 0, naming it.
+    """
+    if not part.startswith('writes*'):
+        return None
+    try:
+        scale = float(part[len('writes*'):])
+    except ValueError:
+        scale = -1.
+    if not scale >= 0:
+        raise ValueError(f'reinit part {part!r}: writes*<a> needs a factor a >= 0')
+    return scale
+
+
+def write_keys(keys: Sequence[str]) -> List[str]:
+    """The keys of what every block writes into the stream (attention and MLP outputs)."""
+    return [k for k in keys if _WRITES.fullmatch(k)]
 
 
 def _is_bn_key(key: str, keys: Sequence[str]) -> bool:
@@ -69,7 +104,7 @@ def reinit_encoder(cfg, checkpoint: str, parts: Sequence[str], seed: int = 0
     Args:
         cfg: an mmengine ``Config`` whose ``model.backbone`` the checkpoint fits.
         checkpoint: the pretrained checkpoint (any format ``load_encoder_state_dict`` reads).
-        parts: names from :func:`part_keys`.
+        parts: names from :func:`part_keys`, or ``writes*<a>`` (:func:`write_scale`).
         seed: torch seed of the random initialisation.
 
     Returns:
@@ -85,6 +120,11 @@ def reinit_encoder(cfg, checkpoint: str, parts: Sequence[str], seed: int = 0
                          f'{sorted(missing)[:5]} differ')
     out = dict(pretrained)
     for part in parts:
+        scale = write_scale(part)
+        if scale is not None:
+            for key in write_keys(list(fresh)):
+                out[key] = out[key] * scale
+            continue
         for key in part_keys(part, list(fresh), num_layers):
             out[key] = fresh[key].clone()
     return {f'backbone.{k}': v for k, v in out.items()}

@@ -47,10 +47,16 @@ VAL_ROWS = (('scratch', 'val'), ('mae', 'val'),
             *[('mae', f'val_reinit_{p}') for p in ('stem', 'stem_norms', 'norms', 'blocks')],
             *[(m, 'val') for m in RECIPE_SEARCH],
             *[(i, f'val_lr{lr}') for lr in ('5e-4', '6e-3') for i in ('scratch', 'mae')])
-LABEL_ROWS = tuple((i, 'labels1k') for i in ('scratch', 'mae', 'mae_4x'))
-# the longer budget point and the papers' protocol (a converged teacher): ~80 min of MAE
-# alone on this machine when it is shared, so a profile of its own
-LONG_LABEL_ROWS = tuple((i, 'labels1k') for i in ('mae_16x', 'lmim_t16', 'mnsp_t16'))
+# the label curve, measured on the validation split (every init: scratch and MAE 1x, 4x)
+LABEL_ROWS = tuple((i, f'val_labels{n}k') for n in (1, 3) for i in ('scratch', 'mae', 'mae_4x'))
+# the delay hypothesis (3x the fine-tuning steps), the stream-growth hypothesis (the
+# pretrained blocks' writes scaled down), and the 4x encoder on the validation split
+CAUSE_ROWS = (('scratch', 'val_long3'), ('mae', 'val_long3'), ('mae', 'val_writes0.25'),
+              ('mae_4x', 'val'))
+# the longer budget point and the papers' protocol (a converged teacher): ~13 min of MAE
+# alone on a quiet 2-core machine, so a profile of its own; on the validation split
+LONG_ROWS = (('mae_16x', 'val'), *[('mae_16x', f'val_labels{n}k') for n in (1, 3)],
+             ('lmim_t16', 'val'), ('mnsp_t16', 'val'))
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
                      finetune_batch=32, finetune_iters=20, attention_images=4, probe_train=64,
@@ -64,10 +70,10 @@ PROFILES = {
                      pretrain_seeds=2, finetune_seeds=3,
                      recipes=(('scratch', 'long'), ('mae', 'long'))),
     'regime': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + ('mae_4x', ),
-                      reading_probe=10000, recipes=VAL_ROWS + LABEL_ROWS),
+                      reading_probe=10000, recipes=VAL_ROWS + CAUSE_ROWS + LABEL_ROWS),
     'regime_long': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + (
         'mae_4x', 'mae_16x', 'lmim_t16', 'mnsp_t16'), reading_probe=10000,
-        recipes=VAL_ROWS + LABEL_ROWS + LONG_LABEL_ROWS),
+        recipes=VAL_ROWS + CAUSE_ROWS + LABEL_ROWS + LONG_ROWS),
 }
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers

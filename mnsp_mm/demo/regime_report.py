@@ -101,23 +101,27 @@ def _crop_scores(study, runs, sets) -> (np.ndarray, list):
 
 
 def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
-    """The validation-split rows, each paired with the plain row of its initialisation."""
+    """The validation-split rows, each paired with the plain row of its initialisation and
+    with scratch under the same recipe (the same trials for both)."""
     from .profiles import VAL_SETS
     sets = [f'val_{p}' for p in VAL_SETS]
     scores = {row: _crop_scores(study, runs, sets) for row, runs in rows.items()}
-    out = ['| row | runs | validation WAICS [95% CI] | compared with | difference [95% CI] |',
-           '|---|---:|---:|---|---|']
+    out = ['| row | runs | validation WAICS [95% CI] | compared with | difference [95% CI] | '
+           'minus scratch, same recipe [95% CI] |', '|---|---:|---:|---|---|---|']
     for row, runs in rows.items():
         init, _, recipe = row.partition(':')
         values, strata = scores[row]
         ci = bootstrap_mean(values, strata=strata)
         ref = f'{init}:val' if recipe != 'val' else f'{SCRATCH}:val'
-        comp, cell = '-', '-'
+        comp, cell, same = '-', '-', '-'
         if row != ref and ref in scores:
             comp = row_label(ref)
             cell = _diff(paired_difference(values, scores[ref][0], strata=strata))
+        twin = f'{SCRATCH}:{recipe}'
+        if init != SCRATCH and twin in scores:
+            same = _diff(paired_difference(values, scores[twin][0], strata=strata))
         out.append(f'| {row_label(row)} | {len(runs)} | {_pct(ci.value, ci.low, ci.high)} | '
-                   f'{comp} | {cell} |')
+                   f'{comp} | {cell} | {same} |')
     return out
 
 
