@@ -1,6 +1,7 @@
 """The study's plan, budget accounting and aggregation over seeds (no training here; the
 quick profile's run is in test_demo.py)."""
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -330,3 +331,37 @@ def test_regime_report_tables_from_stage_records(tmp_path):
     assert '+0.0 [+0.0, +0.0] (no measurable difference)' in lr.rsplit('|', 2)[1]
     assert next(line for line in table if line.startswith('| scratch, validation split, lr'))\
         .endswith('| - |')
+
+
+def test_regime_tables_tool_reads_the_finished_validation_rows(tmp_path, capsys):
+    """tools/analysis/regime_tables.py: the validation rows whose stages are done, paired,
+    with their fine-tuning curves; rows not yet run are left out."""
+    from mnsp_mm.demo.profiles import VAL_SETS
+    spec = importlib.util.spec_from_file_location(
+        'regime_tables', ROOT / 'tools' / 'analysis' / 'regime_tables.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(SystemExit, match='no validation row of profile regime is done'):
+        tool.main([str(tmp_path), '--profile', 'regime'])
+    for stage, good in (('finetune_scratch_val', 3), ('finetune_mae_val', 1)):
+        folder = tmp_path / stage
+        (folder / 'predictions').mkdir(parents=True)
+        for s in VAL_SETS:
+            with open(folder / 'predictions' / f'val_{s}.jsonl', 'w') as f:
+                for i in range(30):
+                    pred = f'w{i}' if i % 3 < good else 'x'
+                    f.write(json.dumps(dict(gt=f'w{i}', pred=pred)) + '\n')
+        with open(folder / 'losses.jsonl', 'w') as f:
+            for i in range(1, 101):
+                f.write(json.dumps(dict(iter=i, loss=4.0 if i < 60 * good / 3 + 20 else 1.)) + '\n')
+        (folder / 'done.json').write_text(json.dumps(dict(
+            predictions=str(folder / 'predictions'), checkpoint=str(folder / 'iter_100.pth'))))
+    tool.main([str(tmp_path), '--profile', 'regime'])
+    out = capsys.readouterr().out
+    assert '| scratch, validation split | 1 | 100.0' in out
+    mae = next(line for line in out.splitlines()
+               if line.startswith('| MAE (MAERec), validation split | 1 |'))
+    assert '-66.7' in mae  # paired with scratch's validation row
+    assert 're-initialised' not in out  # not run: not in the table
+    assert '| scratch, validation split | 4.00 | 86 | 1.00 |' in out  # leaves the plateau
+    assert '| MAE (MAERec), validation split | 4.00 | 46 | 1.00 |' in out

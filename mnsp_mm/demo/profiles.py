@@ -51,8 +51,8 @@ VAL_ROWS = (('scratch', 'val'), ('mae', 'val'),
 LABEL_ROWS = tuple((i, f'val_labels{n}k') for n in (1, 3) for i in ('scratch', 'mae', 'mae_4x'))
 # the delay hypothesis (3x the fine-tuning steps), the stream-growth hypothesis (the
 # pretrained blocks' writes scaled down), and the 4x encoder on the validation split
-CAUSE_ROWS = (('scratch', 'val_long3'), ('mae', 'val_long3'), ('mae', 'val_writes0.25'),
-              ('mae_4x', 'val'))
+CAUSE_ROWS = (('scratch', 'val_long3'), ('mae', 'val_long3'), ('mae', 'val_writes0.125'),
+              ('mae', 'val_writes0.25'), ('mae_4x', 'val'))
 # the longer budget point and the papers' protocol (a converged teacher): ~13 min of MAE
 # alone on a quiet 2-core machine, so a profile of its own; on the validation split
 LONG_ROWS = (('mae_16x', 'val'), *[('mae_16x', f'val_labels{n}k') for n in (1, 3)],

@@ -125,6 +125,13 @@ def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
     return out
 
 
+def done_validation_rows(study) -> Dict[str, list]:
+    """Validation row -> its runs, for the rows whose every run has finished."""
+    from .report import row_runs
+    return {row: runs for row, runs in row_runs(study, 'val').items()
+            if all(r.stage in study.records for r in runs)}
+
+
 def budget_lines(study, table) -> List[str]:
     """Images seen -> frozen reading probe and fine-tuned OOV reading, per method."""
     probe = _probe_results(study)

@@ -120,7 +120,7 @@ def _regime_section(study, table, rows) -> List[str]:
                 'Each row paired with the plain validation row of its initialisation (the '
                 'plain MAE row with scratch\'s). Chosen here, never on the test sets.', '',
                 *W.validation_lines(study, val_rows), '',
-                'Fine-tuning curves of these rows:', '', *_finetune_lines(study, val_rows), '']
+                'Fine-tuning curves of these rows:', '', *finetune_lines(study, val_rows), '']
     budget = W.budget_lines(study, table)
     if len(budget) > 3:
         out += ['### Budget curve', '', *budget, '']
@@ -296,7 +296,7 @@ def _attention_lines(study, root: Path) -> List[str]:
 PLATEAU = 3.0  # CTC loss below which the recogniser has left the all-blank plateau
 
 
-def _finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
+def finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
     """Each row's fine-tuning curve in three numbers: the loss of its first steps, the step
     where it leaves the all-blank plateau, the loss at the end (mean over its runs)."""
     out = [f'| row | loss, first 5% of steps | first step with loss < {PLATEAU} (moving mean '
@@ -450,7 +450,7 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
             '### Fine-tuning curves', '',
             'The CTC recogniser first predicts blanks everywhere (loss about 3.8 here); '
             'reading starts when it leaves that plateau. Mean over each row\'s runs:', '',
-            *_finetune_lines(study, rows), '',
+            *finetune_lines(study, rows), '',
             '### Where the fine-tuned encoders look', '',
             'The same measure on the recognisers (the first run of each row):', '',
             *_attention_lines(study, root), '',
