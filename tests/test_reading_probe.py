@@ -9,8 +9,8 @@ import torch
 
 from mnsp_mm import synth
 from mnsp_mm.analysis import reading_probe as RP
-from mnsp_mm.analysis.encoder_scales import (activation_stats, encoder_scales, summarise,
-                                             within_crop_share)
+from mnsp_mm.analysis.encoder_scales import (activation_stats, content_share, encoder_scales,
+                                             summarise, within_crop_share)
 from mnsp_mm.analysis.reinit import part_keys, reinit_encoder, save_reinit, write_keys
 from mnsp_mm.apis import load_config
 from mnsp_mm.checkpoint.convert import load_encoder_state_dict
@@ -191,6 +191,10 @@ def test_within_crop_share():
     centred = torch.randn(3, 7, 8)
     centred[:, 1:] -= centred[:, 1:].mean(1, keepdim=True)
     assert within_crop_share(centred) == pytest.approx(1.)
+    # a position code, the same in every crop, varies within a crop but says nothing of it
+    code = torch.randn(1, 7, 8).expand(3, 7, 8)
+    assert within_crop_share(code) > .9 and content_share(code) == pytest.approx(0., abs=1e-6)
+    assert content_share(centred) <= within_crop_share(centred)
 
 
 def test_encoder_scales_see_the_scaled_weights(tiny):
@@ -198,7 +202,7 @@ def test_encoder_scales_see_the_scaled_weights(tiny):
     big = encoder_scales(tiny['cfg'], str(tiny['ckpt']), tiny['test'], num=8)
     assert summarise(big)['attn.qkv'] == pytest.approx(3 * summarise(rnd)['attn.qkv'], rel=1e-4)
     assert len(big['attention_entropy']) == 2 and len(big['stream_rms']) == 3
-    assert len(big['write_rms']) == 2 and len(big['within_crop']) == 4
+    assert len(big['write_rms']) == 2 and len(big['within_crop']) == len(big['content']) == 4
     assert all(0. <= s <= 1. for s in big['within_crop'])
     assert all(0. <= e <= 1. for e in rnd['attention_entropy'])
     # scaled-up attention weights make the attention more peaked

@@ -7,7 +7,10 @@ What changes when an initialisation is pretrained, in the units an optimiser fee
 * activations on real crops: the RMS of the residual stream after each block, of what each
   block writes into it, and the stream's within-crop share (the RMS of the patch tokens
   minus their crop mean, over the RMS of the patch tokens: 0 when every token of a crop is
-  the same vector, so nothing tells one column from another); the share of stem ReLU
+  the same vector, so nothing tells one column from another) and its content share (the
+  same, after also taking out each position's mean over the crops: what varies within a
+  crop *and* depends on what the crop shows, not only on where the token sits); the share
+  of stem ReLU
   channels that never fire on the batch (dead units), and the entropy of each block's
   attention rows divided by ``log N`` (1 = uniform over the N tokens, 0 = one token).
 
@@ -50,7 +53,8 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
         dict with ``embed_rms`` (the tokens entering block 0), ``stream_rms`` (one per block,
         then after the final norm), ``write_rms`` (what each block adds to the stream),
         ``within_crop`` (the within-crop share of the patch tokens entering block 0, then
-        after each block, then after the final norm), ``attention_entropy`` (one per block,
+        after each block, then after the final norm), ``content`` (the content share at the
+        same points: :func:`content_share`), ``attention_entropy`` (one per block,
         in [0, 1]) and ``dead_stem_channels`` (one per stem ReLU: the share of channels with
         no positive output on the batch; empty for the linear patch embedding).
     """
@@ -63,7 +67,7 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
     with torch.no_grad():
         tokens, _ = model.embed(images)
         x = model.pre_norm(torch.cat([model.cls_tokens(len(images)), tokens], 1))
-        embed_rms, within = _rms(x), [within_crop_share(x)]
+        embed_rms, within, content = _rms(x), [within_crop_share(x)], [content_share(x)]
         rms, writes, entropy = [], [], []
         for layer in model.layers:
             before = x
@@ -71,15 +75,17 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
             rms.append(_rms(x))
             writes.append(_rms(x - before))
             within.append(within_crop_share(x))
+            content.append(content_share(x))
             p = weights.clamp_min(1e-12)
             entropy.append(float((-(p * p.log()).sum(-1)).mean() / np.log(p.shape[-1])))
         if model.final_norm:
             rms.append(_rms(model.ln1(x)))
             within.append(within_crop_share(model.ln1(x)))
+            content.append(content_share(model.ln1(x)))
     for h in hooks:
         h.remove()
     return dict(embed_rms=embed_rms, stream_rms=rms, write_rms=writes, within_crop=within,
-                attention_entropy=entropy, dead_stem_channels=dead)
+                content=content, attention_entropy=entropy, dead_stem_channels=dead)
 
 
 def _rms(x: torch.Tensor) -> float:
@@ -133,3 +139,20 @@ def summarise(stats: Dict, groups: Sequence[str] = ('patch_embed', 'attn.qkv', '
             '.gain' if g == 'ln' else '.rms')]
         out[g] = float(np.mean(vals)) if vals else float('nan')
     return out
+
+
+def content_share(x: torch.Tensor) -> float:
+    """RMS of what varies within a crop beyond position, over the RMS of the patch tokens.
+
+    The patch tokens minus their crop mean, minus each position's mean of that over the
+    batch: a token that only says where it sits (a position code) has none.
+
+    Args:
+        x: (B, 1 + N, C) a residual stream, [cls] first (left out); B > 1 crops.
+
+    Returns:
+        A share in [0, 1], at most :func:`within_crop_share`.
+    """
+    patches = x[:, 1:]
+    within = patches - patches.mean(1, keepdim=True)
+    return _rms(within - within.mean(0, keepdim=True)) / max(_rms(patches), 1e-12)
