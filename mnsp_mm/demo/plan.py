@@ -133,15 +133,20 @@ RECIPES = {
        for tag, lr in (('5e-4', 5e-4), ('6e-3', 6e-3))},
     # does the pretrained init only leave the blank plateau later (its CTC loss starts to
     # fall ~150 steps after scratch's and still falls at the end)? 3x the steps for both
-    'val_long3': Recipe('validation split, 3x the steps', steps=3, split='val'),
+    **{f'val_long{k}': Recipe(f'validation split, {k}x the steps', steps=k, split='val')
+       for k in (3, 6)},
     # the stream-growth hypothesis: the pretrained blocks' writes scaled down (analysis/
     # reinit.py, writes*<a>); at a = 0.125 the stream RMS after each block is the random
     # encoder's within 15% (encoder_scales, docs/study.md), 0.25 is the dose between
     **{f'val_writes{a:g}': Recipe(f'validation split, block writes x{a:g}', split='val',
                                   reinit=(f'writes*{a:g}', )) for a in (0.125, 0.25)},
-    # the label curve on the validation split
+    # the label curve on the validation split, at the common steps and at 3x (where a
+    # pretrained init has left the plateau: docs/study.md)
     **{f'val_labels{n // 1000}k': Recipe(f'validation split, {n:,} labels', labels=n,
                                          split='val') for n in (1000, 3000)},
+    **{f'val_long3_labels{n // 1000}k': Recipe(f'validation split, 3x the steps, {n:,} labels',
+                                               steps=3, labels=n, split='val')
+       for n in (1000, 3000)},
 }
 
 

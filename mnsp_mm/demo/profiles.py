@@ -52,10 +52,13 @@ LABEL_ROWS = tuple((i, f'val_labels{n}k') for n in (1, 3) for i in ('scratch', '
 # the delay hypothesis (3x the fine-tuning steps), the stream-growth hypothesis (the
 # pretrained blocks' writes scaled down), and the 4x encoder on the validation split
 CAUSE_ROWS = (('scratch', 'val_long3'), ('mae', 'val_long3'), ('mae', 'val_writes0.125'),
-              ('mae', 'val_writes0.25'), ('mae_4x', 'val'))
+              ('mae', 'val_writes0.25'), ('mae_4x', 'val'), ('mae_4x', 'val_long3'),
+              ('scratch', 'val_long6'), ('mae', 'val_long6'),
+              *[(i, f'val_long3_labels{n}k') for n in (1, 3) for i in ('scratch', 'mae')])
 # the longer budget point and the papers' protocol (a converged teacher): ~13 min of MAE
 # alone on a quiet 2-core machine, so a profile of its own; on the validation split
-LONG_ROWS = (('mae_16x', 'val'), *[('mae_16x', f'val_labels{n}k') for n in (1, 3)],
+LONG_ROWS = (('mae_16x', 'val'), ('mae_16x', 'val_long3'),
+             *[('mae_16x', f'val_labels{n}k') for n in (1, 3)],
              ('lmim_t16', 'val'), ('mnsp_t16', 'val'))
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
