@@ -57,7 +57,8 @@ CAUSE_ROWS = (('scratch', 'val_long3'), ('mae', 'val_long3'), ('mae', 'val_write
               *[(i, f'val_long3_labels{n}k') for n in (1, 3) for i in ('scratch', 'mae')])
 # the longer budget point and the papers' protocol (a converged teacher): ~13 min of MAE
 # alone on a quiet 2-core machine, so a profile of its own; on the validation split
-LONG_ROWS = (('mae_16x', 'val'), ('mae_16x', 'val_long3'),
+LONG_ROWS = (('mae_16x', 'val'), ('mae_16x', 'val_long3'), ('mae_16x', 'val_writes0.25'),
+             ('mae_16x', 'val_long3_writes0.25'),
              *[('mae_16x', f'val_labels{n}k') for n in (1, 3)],
              ('lmim_t16', 'val'), ('mnsp_t16', 'val'))
 PROFILES = {
