@@ -101,7 +101,8 @@ def _crop_scores(study, runs, sets) -> (np.ndarray, list):
 
 
 def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
-    """The validation-split rows, each paired with the plain row of its initialisation."""
+    """The validation-split rows, each paired with the plain row of its initialisation (an
+    NSP variant's plain validation row with its reference's, MNSP's)."""
     from .profiles import VAL_SETS
     sets = [f'val_{p}' for p in VAL_SETS]
     scores = {row: _crop_scores(study, runs, sets) for row, runs in rows.items()}
@@ -112,6 +113,8 @@ def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
         values, strata = scores[row]
         ci = bootstrap_mean(values, strata=strata)
         ref = f'{init}:val' if recipe != 'val' else f'{SCRATCH}:val'
+        if recipe == 'val' and init in METHODS and METHODS[init].group == 'nsp_variant':
+            ref = f'{METHODS[init].reference}:val'
         comp, cell = '-', '-'
         if row != ref and ref in scores:
             comp = row_label(ref)
