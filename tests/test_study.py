@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mnsp_mm.demo import METHODS, PROFILES, build_plan
-from mnsp_mm.demo.plan import RECIPES, FinetuneRun, PretrainRun, row_label
+from mnsp_mm.demo.plan import RECIPES, SCRATCH, FinetuneRun, PretrainRun, row_label
 from mnsp_mm.demo.profiles import TEST_SETS
 from mnsp_mm.evaluation.reading_table import ReadingTable
 
@@ -62,7 +62,8 @@ def test_bad_plans_name_the_profile_field():
         build_plan(('mae', ), 1, 0)
 
 
-@pytest.mark.parametrize('profile', ['default', 'study', 'regime', 'regime_long'])
+@pytest.mark.parametrize('profile', ['default', 'study', 'regime', 'regime_long',
+                                     'nsp_variants'])
 def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
     """Budget accounting: iterations x batch is one number for every pretraining run of a
     profile, no run starts from another run's weights, and each teacher is its seed's MAE
@@ -132,7 +133,9 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'},
         'mae_16x': {'loss'}, 'lmim_t16': {'loss_mim', 'loss_align'},
         'mnsp_t16': {'loss_nsp', 'loss_mim', 'loss_mla'},
-        **{m: {'loss'} for m in METHODS if METHODS[m].group == 'recipe'}}[method]
+        **{m: {'loss'} for m in METHODS if METHODS[m].group == 'recipe'},
+        **{m: {'loss_nsp', 'loss_mim', 'loss_mla'} for m in METHODS
+           if METHODS[m].group == 'nsp_variant'}}[method]
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     if method == 'mnsp_2_scales':
@@ -277,6 +280,28 @@ def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
         study.selected(deps)
 
 
+def _fake_validation_predictions(study, tmp_path):
+    """Report row -> its validation runs, each given predictions on 30 crops per validation
+    set: scratch's plain row reads every crop, the others every third (crops 0, 3, ...)."""
+    import json
+
+    from mnsp_mm.demo.profiles import VAL_SETS
+    rows = {}
+    for run in study.finetune_runs:
+        if run.recipe_spec.split != 'val':
+            continue
+        folder = tmp_path / run.stage
+        folder.mkdir()
+        for s in VAL_SETS:
+            with open(folder / f'val_{s}.jsonl', 'w') as f:
+                for i in range(30):
+                    good = run.row == f'{SCRATCH}:val' or i % 3 == 0
+                    f.write(json.dumps(dict(gt=f'w{i}', pred=f'w{i}' if good else 'x')) + '\n')
+        study.records[run.stage] = dict(predictions=str(folder))
+        rows.setdefault(run.row, []).append(run)
+    return rows
+
+
 def test_regime_report_tables_from_stage_records(tmp_path):
     """The "Where pretraining pays" tables read back from (here fabricated) stage records:
     probe rows paired with random weights, validation rows paired with their plain row."""
@@ -307,20 +332,7 @@ def test_regime_report_tables_from_stage_records(tmp_path):
     assert '(no measurable difference)' not in lines[3]  # 60% vs 10% on 40 crops
     assert 'random weights' in lines[2] and '| - |' in lines[2]
     assert '0.90, 0.80' in W.scales_lines(study)[2]
-    val_rows = {}
-    for run in study.finetune_runs:
-        if run.recipe_spec.split != 'val':
-            continue
-        folder = tmp_path / run.stage
-        folder.mkdir()
-        for s in sets:
-            with open(folder / f'{s}.jsonl', 'w') as f:
-                for i in range(30):
-                    good = run.row == 'scratch:val' or i % 3 == 0
-                    f.write(json.dumps(dict(gt=f'w{i}', pred=f'w{i}' if good else 'x')) + '\n')
-        study.records[run.stage] = dict(predictions=str(folder))
-        val_rows.setdefault(run.row, []).append(run)
-    table = W.validation_lines(study, val_rows)
+    table = W.validation_lines(study, _fake_validation_predictions(study, tmp_path))
     mae = next(line for line in table if line.startswith('| MAE (MAERec), validation split |'))
     assert '100.0' not in mae and '-66.7' in mae  # paired with scratch's validation row
     reinit = next(line for line in table if 'stem re-initialised' in line)
@@ -365,3 +377,51 @@ def test_regime_tables_tool_reads_the_finished_validation_rows(tmp_path, capsys)
     assert 're-initialised' not in out  # not run: not in the table
     assert '| scratch, validation split | 4.00 | 86 | 1.00 |' in out  # leaves the plateau
     assert '| MAE (MAERec), validation split | 4.00 | 46 | 1.00 |' in out
+
+
+def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_path):
+    """Issue #24's comparison: MIM-only, full MNSP and every NSP variant pretrained at the
+    demo budget from the same MAE teacher, each read by the reading probe and fine-tuned on
+    the validation split; no variant is fine-tuned on a test set."""
+    from mnsp_mm.demo.profiles import NSP_VARIANTS
+    P = PROFILES['nsp_variants']
+    assert P.pretrain_iters == PROFILES['default'].pretrain_iters and P.reading_probe
+    assert len(NSP_VARIANTS) >= 4
+    study = _study('nsp_variants', tmp_path)
+    compared = ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS
+    assert [r.method for r in study.pretrain_runs] == ['mae', 'mnsp', 'mnsp_mim_only',
+                                                       *NSP_VARIANTS]
+    for m in NSP_VARIANTS:
+        method = METHODS[m]
+        assert method.group == 'nsp_variant' and method.reference == 'mnsp' and method.teacher
+        assert (ROOT / method.config).is_file()
+        assert PretrainRun(m).teacher_stage == 'pretrain_mae'
+        assert [r.stage for r in study.finetune_runs if r.init == m] == [f'finetune_{m}_val']
+    val = [r for r in study.finetune_runs if r.recipe_spec.split == 'val']
+    assert {r.row for r in val} == {'scratch:val'} | {f'{m}:val' for m in compared}
+    assert all(study.eval_sets(r) == ['val_regular', 'val_default'] for r in val)
+    probes = study.probe_stage_names()
+    assert set(probes) == {'probe_random'} | {f'probe_{r.stage}' for r in study.pretrain_runs}
+    # the comparison's --only patterns select exactly these stages (and what they need)
+    deps = {r.stage: ('render', ) + ((r.teacher_stage, ) if r.teacher_stage else ())
+            for r in study.pretrain_runs}
+    deps.update({n: ('render', 'validation') for n in probes})
+    deps.update({r.stage: ('render', ) + ((r.pretrain.stage, ) if r.pretrain else ())
+                 for r in study.finetune_runs})
+    study.args.only = ['pretrain_*', 'probe_*', 'finetune_*_val']
+    assert study.selected(deps) == set(deps) - {r.stage for r in study.finetune_runs
+                                                if r.recipe_spec.split == 'test'} | {
+        'render', 'validation'}
+
+
+def test_nsp_variant_validation_rows_are_paired_with_mnsp(tmp_path):
+    """The validation table pairs each NSP variant with MNSP's validation row (the same
+    crops: a variant reading like MNSP shows no difference), MNSP with scratch's."""
+    from mnsp_mm.demo import regime_report as W
+    study = _study('nsp_variants', tmp_path)
+    table = W.validation_lines(study, _fake_validation_predictions(study, tmp_path))
+    variant = next(line for line in table if line.startswith(
+        f'| {row_label("mnsp_nsp_residual:val")} |'))
+    assert f'| {row_label("mnsp:val")} |' in variant and 'no measurable difference' in variant
+    mnsp = next(line for line in table if line.startswith(f'| {row_label("mnsp:val")} |'))
+    assert f'| {row_label("scratch:val")} |' in mnsp and '-66.7' in mnsp

@@ -26,8 +26,9 @@ class Method:
         config: the pretraining config (``configs/demo/...``).
         teacher: it needs the MAE run of its seed as frozen teacher
             (``model.target_generator.checkpoint``).
-        group: ``'main'`` (the compared methods: seeds), ``'teacher-free'`` (pixel targets)
-            or ``'ablation'`` (one switch off).
+        group: ``'main'`` (the compared methods: seeds), ``'teacher-free'`` (pixel targets),
+            ``'ablation'`` (one switch off), ``'recipe'`` or ``'nsp_variant'`` (read on the
+            validation split only: no fine-tuning on the test sets).
         reference: the row it is compared with in the ablation table.
         budget: its images seen as a multiple of the common budget (1 for every compared
             method; the budget rows differ, and say so in their label).
@@ -88,6 +89,17 @@ METHODS.update({
     'mnsp_t16': Method('MNSP, teacher MAE 16x', 'configs/demo/mnsp_pretrain.py', True,
                        'budget', 'mnsp', teacher_method='mae_16x'),
 })
+# The NSP design variants (issue #24, docs/mnsp.md "NSP design variants"): full MNSP with one
+# switch of its NSP design changed; compared with MNSP and MNSP's MIM alone on the
+# validation split only (the probe and validation fine-tunes: no test-split rows).
+METHODS.update({
+    f'mnsp_{key}': _ablation(f'mnsp_{name}', f'MNSP, {what}', 'mnsp', 'nsp_variant')
+    for key, name, what in (
+        ('mim_no_context', 'mim-no-context', 'MIM decoder without the coarse context'),
+        ('nsp_residual', 'nsp-residual', 'NSP predicts the residual over the coarser scale'),
+        ('nsp_mask_queries', 'nsp-mask-queries', 'NSP queries are mask tokens + positions'),
+        ('nsp_ramp', 'nsp-ramp', 'NSP ramped in after MIM (weight 0 -> 1 over 50-75%)'),
+        ('mla_stop_grad', 'mla-stop-grad', 'MLA with a stop-gradient on the full-scale [cls]'))})
 FINETUNE = 'configs/demo/finetune.py'
 
 
@@ -220,6 +232,10 @@ def row_group(row: str) -> str:
     return 'main' if init == SCRATCH else METHODS[init].group
 
 
+# method groups chosen on the validation split: no fine-tuning run on the test sets
+VALIDATION_ONLY = ('recipe', 'nsp_variant')
+
+
 def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: int,
                recipes: Tuple[Tuple[str, str], ...] = (), recipe_seeds: int = 1
                ) -> Tuple[List[PretrainRun], List[FinetuneRun]]:
@@ -227,9 +243,10 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
 
     The main methods get ``pretrain_seeds`` pretraining seeds; scratch and each main
     method's seed-0 encoder get ``finetune_seeds`` fine-tuning seeds, the encoders of the
-    other pretraining seeds one. Teacher-free rows and ablations get one of each. Recipes
-    ``(init, recipe)`` are extra rows, ``recipe_seeds`` fine-tuning seeds on the seed-0
-    encoder (or from scratch).
+    other pretraining seeds one. Teacher-free rows and ablations get one of each; the
+    ``VALIDATION_ONLY`` groups (recipe search, NSP variants) one pretraining run and no
+    test-split fine-tune. Recipes ``(init, recipe)`` are extra rows, ``recipe_seeds``
+    fine-tuning seeds on the seed-0 encoder (or from scratch).
 
     Raises:
         ValueError: an unknown method or recipe, a method with a teacher but no ``mae``, or
@@ -256,7 +273,7 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
     pretrain = [PretrainRun(m, s) for s in range(pretrain_seeds) for m in order if s in seeds[m]]
     finetune = [FinetuneRun(SCRATCH, 0, f) for f in range(finetune_seeds)]
     for m in order:
-        if METHODS[m].group == 'recipe':  # read by the probe (and recipes) on validation only
+        if METHODS[m].group in VALIDATION_ONLY:  # read by the probe (and recipes) only
             continue
         for s in seeds[m]:
             ft_seeds = finetune_seeds if s == 0 and METHODS[m].group == 'main' else 1

@@ -79,6 +79,16 @@ PROFILES = {
         'mae_4x', 'mae_16x', 'lmim_t16', 'mnsp_t16'), reading_probe=10000,
         recipes=VAL_ROWS + CAUSE_ROWS + LABEL_ROWS + LONG_ROWS),
 }
+# Issue #24's NSP design variants (docs/mnsp.md, "NSP design variants"): MNSP, its MIM alone
+# and every variant pretrained at the demo budget, each read on the validation split by the
+# frozen reading probe and fine-tuned on the validation split (scratch's validation row is
+# the pairing reference of the validation table).
+NSP_VARIANTS = ('mnsp_mim_no_context', 'mnsp_nsp_residual', 'mnsp_nsp_mask_queries',
+                'mnsp_nsp_ramp', 'mnsp_mla_stop_grad')
+PROFILES['nsp_variants'] = Profile(
+    **_SIZES, methods=('mae', 'mnsp', 'mnsp_mim_only') + NSP_VARIANTS, reading_probe=10000,
+    recipes=(('scratch', 'val'), ) + tuple(
+        (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS))
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
 # of 2-10 characters, drawn in mixed case; labels are lower case (36 classes, the alphabet

@@ -101,8 +101,9 @@ def _crop_scores(study, runs, sets) -> (np.ndarray, list):
 
 
 def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
-    """The validation-split rows, each paired with the plain row of its initialisation and
-    with scratch under the same recipe (the same trials for both)."""
+    """The validation-split rows, each paired with the plain row of its initialisation (an
+    NSP variant's plain validation row with its reference's, MNSP's) and with scratch under
+    the same recipe (the same trials for both)."""
     from .profiles import VAL_SETS
     sets = [f'val_{p}' for p in VAL_SETS]
     scores = {row: _crop_scores(study, runs, sets) for row, runs in rows.items()}
@@ -113,6 +114,8 @@ def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
         values, strata = scores[row]
         ci = bootstrap_mean(values, strata=strata)
         ref = f'{init}:val' if recipe != 'val' else f'{SCRATCH}:val'
+        if recipe == 'val' and init in METHODS and METHODS[init].group == 'nsp_variant':
+            ref = f'{METHODS[init].reference}:val'
         comp, cell, same = '-', '-', '-'
         if row != ref and ref in scores:
             comp = row_label(ref)
