@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS
 from mnsp_mm.apis import load_config
 from mnsp_mm import synth
 
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 def build_pretrain_model(cfg_model):

@@ -74,7 +74,7 @@ def run(root: Path, iters: int, workers: int) -> dict:
     """Fine-tune the tiny recogniser on the dirty set; returns ``DataHealthHook``'s totals."""
     from mnsp_mm.apis import build_runner, load_config
     from mnsp_mm.engine import DataHealthHook
-    config = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+    config = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
     pipeline = load_config(config).train_pipeline
     cfg = load_config(config, work_dir=str(root / 'work'), cfg_options={
         'train_dataloader.dataset.data_root': str(root), 'train_dataloader.batch_size': 8,

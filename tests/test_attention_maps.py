@@ -19,7 +19,7 @@ from mnsp_mm import analysis as A
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'attention_maps.py'
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/pretrain/mae_text-vit-tiny_synth-cpu.py']
+TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2,
                                      feedforward_channels=64)))
 """
@@ -149,12 +149,14 @@ def test_overlay_shape_dtype_and_blend():
 
 
 def test_input_spec_reads_the_config():
-    pre = A.input_spec(load_config('configs/pretrain/mae_text-vit-tiny_synth-cpu.py'))
+    pre = A.input_spec(load_config('configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'))
     assert (pre.loaded_order, pre.channel_order, pre.mean, pre.std) == (
         'rgb', 'rgb', (127.5, ) * 3, (127.5, ) * 3)
-    ft = A.input_spec(load_config('configs/finetune/maerec_text-vit-tiny_synth-cpu.py'))
+    ft = A.input_spec(load_config(
+        'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'))
     assert (ft.loaded_order, ft.channel_order) == ('bgr', 'rgb')  # BGR loaded, bgr_to_rgb
-    official = A.input_spec(load_config('configs/finetune/maerec-s_official-weights_test.py'))
+    official = A.input_spec(load_config(
+        'configs/maerec/maerec_text-vit-s_official-weights-test_union14m-benchmark.py'))
     assert official.channel_order == 'bgr' and official.mean == (123.675, 116.28, 103.53)
     rgb = np.zeros((4, 8, 3), np.uint8)
     rgb[..., 0] = 255

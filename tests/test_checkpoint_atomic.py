@@ -18,7 +18,7 @@ from mnsp_mm.apis.prepare import prepare_config
 from mnsp_mm.engine import find_resumable_checkpoint, why_unloadable
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 class _Toy(BaseModel):
@@ -193,7 +193,7 @@ def test_kill_with_workers_and_lmim_then_resume_repeats_the_losses(tmp_path, poo
     import random
     cfg = tmp_path / 'tiny_lmim.py'
     cfg.write_text(
-        f"_base_ = ['{ROOT / 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'}']\n"
+        f"_base_ = ['{ROOT / 'configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py'}']\n"
         f"model = dict(target_generator=dict(checkpoint='{mae_ckpt}'))\n"
         f"train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, "
         f"dataset=dict(sources=['{pool}/lmdb/u']))\n"

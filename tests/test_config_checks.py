@@ -13,8 +13,8 @@ from mnsp_mm.apis import add_runner_args, build_runner, load_config
 from mnsp_mm.apis.prepare import check_data, prepare_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
-TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
+TINY_FT = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
 DEMO_FT = 'configs/demo/finetune.py'
 
 

@@ -215,7 +215,7 @@ def test_converted_lmim_checkpoint_fills_the_lmim_model_but_its_teacher(tmp_path
     """The --format lmim output (student + decoder) covers every weight of our LMIM model
     except the frozen teacher, which comes from the same file with lmim_teacher."""
     from conftest import tiny_model
-    model = tiny_model('configs/pretrain/lmim_text-vit-tiny_synth-cpu.py', mae_ckpt)
+    model = tiny_model('configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py', mae_ckpt)
     student, _ = textvit_to_timm(model.backbone.state_dict())
     official = {**{'model_maeenc.' + k: v + 1 for k, v in student.items()},
                 **official_lmim_decoder(dims=64, enc=96, depth=1, out=96)}

@@ -12,8 +12,8 @@ from mnsp_mm.models.textrecog import TokenCTCDecoder
 
 DICT = dict(type='Dictionary', with_padding=True, with_unknown=True, same_start_end=True,
             with_start=True, with_end=True,
-            dict_file=str(Path(__file__).resolve().parents[1] / 'configs' / 'finetune' /
-                          '_base_' / 'dicts' / 'lower_english_digits.txt'))
+            dict_file=str(Path(__file__).resolve().parents[1] / 'configs' / '_base_' /
+                          'textrecog' / 'dicts' / 'lower_english_digits.txt'))
 
 
 def _samples(texts):

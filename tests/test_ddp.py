@@ -23,9 +23,9 @@ from mnsp_mm.checkpoint.safe_load import load_checkpoint_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
-    'mae': 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py',
-    'lmim': 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py',
-    'mnsp': 'configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py',
+    'mae': 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py',
+    'lmim': 'configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py',
+    'mnsp': 'configs/mnsp/mnsp_text-vit-tiny_1xb16-coslr-20iter_synth.py',
 }
 ITERS = 2
 GLOBAL_BATCH = 8

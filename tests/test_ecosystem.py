@@ -19,10 +19,12 @@ import mmpretrain
 from mnsp_mm.datasets import synth
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_FT = 'maerec_text-vit-tiny_synth-cpu.py'
+TINY_FT = 'maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
 MMOCR_TRAIN = Path(mmocr.__file__).parent / '.mim' / 'tools' / 'train.py'
 MMPRETRAIN_TRAIN = Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'train.py'
-TINY_MAE = ROOT / 'configs' / 'pretrain' / 'mae_text-vit-tiny_synth-cpu.py'
+TINY_MAE = ROOT / 'configs' / 'maerec' / 'mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
+# the one model with an official checkpoint that mim can fetch (configs/maerec/metafile.yml)
+OFFICIAL_TEST = 'maerec_text-vit-s_official-weights-test_union14m-benchmark'
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
@@ -75,7 +77,7 @@ from mnsp_mm.apis import load_config
 from mmengine.registry import DefaultScope
 
 assert MODELS.get('MAERecDecoder') is Dev1xDecoder and MODELS.get('MAERec') is Dev1xRecognizer
-cfg = load_config('configs/finetune/maerec_text-vit-tiny_synth-cpu.py')
+cfg = load_config('configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py')
 with DefaultScope.overwrite_default_scope('mmocr'):
     model = MODELS.build(cfg.model)
     theirs = MODELS.build(dict(cfg.model.decoder, type='MAERecDecoder'))
@@ -157,8 +159,9 @@ def mim_run(installed, tiny_data, tmp_path_factory):
 
 def test_wheel_ships_configs_tools_dicts_and_model_index_for_mim_search(installed):
     mim = installed[0] / 'mnsp_mm' / '.mim'
-    for rel in ('configs/finetune/_base_/dicts/english_digits_symbols_space.txt',
-                'configs/pretrain/mae_text-vit-s_union14m-u.py', 'configs/lmim/metafile.yml',
+    for rel in ('configs/_base_/textrecog/dicts/english_digits_symbols_space.txt',
+                'configs/maerec/mae_text-vit-s_8xb128-amp-coslr-20e_union14m-u.py',
+                'configs/lmim/metafile.yml',
                 'tools/train.py', 'tools/test.py', 'tools/infer.py', 'tools/publish_model.py',
                 'tools/prepare_dataset.py', 'dataset_zoo/iiit5k/textrecog.py',
                 'model-index.yml'):
@@ -166,17 +169,20 @@ def test_wheel_ships_configs_tools_dicts_and_model_index_for_mim_search(installe
     from modelindex.load_model_index import load
     index = load(str(mim / 'model-index.yml'))
     names = {m.name for m in index.models}
-    assert {'maerec-s_union14m-l', 'lmim-s_union14m-l', 'mnsp-s_union14m-l',
-            'lmim-s_chinese-benchmark'} <= names
+    assert {'maerec_text-vit-s_8xb128-coslr-10e_union14m-l',
+            'lmim_text-vit-s_8xb64-ld-coslr-10e_union14m-l',
+            'mnsp_text-vit-s_8xb64-ld-coslr-10e_union14m-l',
+            'lmim_text-vit-s_8xb64-ld-coslr-10e_chinese-benchmark'} <= names
     for model in index.models:  # every config a metafile names is shipped
         assert (mim / model.config).is_file(), model.config
     for collection in index.collections:  # and every README (mim's `readme` field)
         assert (mim / collection.readme).is_file(), collection.readme
     out = run(sys.executable, '-m', 'mim', 'search', 'mnsp_mm', cwd=installed[0].parent,
               env=installed[1])
-    assert 'config id: lmim-s_chinese-benchmark' in out and re.search(r'model +mnsp', out)
+    assert 'config id: lmim_text-vit-s_8xb64-ld-coslr-10e_chinese-benchmark' in out
+    assert re.search(r'model +mnsp', out)
     # the paper's numbers and the released weights are what mim shows for MAERec-S
-    released = out.split('config id: maerec-s_official-weights_test')[1].split('config id:')[0]
+    released = out.split(f'config id: {OFFICIAL_TEST}')[1].split('config id:')[0]
     assert re.search(r'results_source +paper \(union14m', released)
     assert re.search(r'weight +https://download', released)  # mim cuts long values
 
@@ -222,7 +228,7 @@ def test_model_index_uses_the_standard_fields():
             assert 100 * sum(six) / 6 == pytest.approx(row['avg'], abs=0.051), model.name
         if 'Six common benchmarks (average)' in values:
             assert 100 * values['Six common benchmarks (average)'] == pytest.approx(row['avg'])
-    assert fetchable == {'maerec-s_official-weights_test'}
+    assert fetchable == {OFFICIAL_TEST}
 
 
 def test_mim_download_fetches_released_weights_and_dumps_the_config(installed, tmp_path):
@@ -234,9 +240,9 @@ def test_mim_download_fetches_released_weights_and_dumps_the_config(installed, t
     (dest / 'maerec_s_union14m-a9a157e5.pth').write_bytes(b'stand-in')
     env = dict(env, HTTP_PROXY='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9')
     out = run(sys.executable, '-m', 'mim', 'download', 'mnsp_mm', '--config',
-              'maerec-s_official-weights_test', '--dest', dest, cwd=tmp_path, env=env)
+              OFFICIAL_TEST, '--dest', dest, cwd=tmp_path, env=env)
     assert 'maerec_s_union14m-a9a157e5.pth exists in' in out
-    dumped = (dest / 'maerec-s_official-weights_test.py').read_text()
+    dumped = (dest / f'{OFFICIAL_TEST}.py').read_text()
     assert 'bgr_to_rgb=False' in dumped and 'TextMAERec' in dumped
 
 
@@ -250,7 +256,7 @@ def test_mim_train_from_another_directory(installed, mim_run):
 def test_mmocr_own_train_py_gives_the_same_run(installed, tiny_data, mim_run, tmp_path):
     """MMOCR's tools/train.py builds our runner (runner_type): same skips, same losses."""
     site, env = installed
-    config = site / 'mnsp_mm' / '.mim' / 'configs' / 'finetune' / TINY_FT
+    config = site / 'mnsp_mm' / '.mim' / 'configs' / 'maerec' / TINY_FT
     out = run(sys.executable, MMOCR_TRAIN, config, *tiny_options(tiny_data, tmp_path),
               cwd=tmp_path, env=env)
     ours = losses(mim_run[1])
@@ -321,7 +327,7 @@ def test_publish_then_read_images_with_the_installed_tool(installed, tiny_data, 
     assert int(run(sys.executable, '-c', check, published, cwd=tmp_path).strip()) > 10
 
     image = tiny_data / 'imgs' / 'train' / '000007.png'  # a name the test folder lacks
-    config = site / 'mnsp_mm' / '.mim' / 'configs' / 'finetune' / TINY_FT
+    config = site / 'mnsp_mm' / '.mim' / 'configs' / 'maerec' / TINY_FT
     out = run(sys.executable, site / 'mnsp_mm' / '.mim' / 'tools' / 'infer.py', config,
               published, image, tiny_data / 'imgs' / 'test', tiny_data / 'lmdb' / 'lmdb',
               '--out-dir', tmp_path / 'results', '--save-vis', cwd=tmp_path, env=env)
@@ -340,7 +346,7 @@ def test_mim_test_save_preds_and_show_dir(installed, tiny_data, mim_run, tmp_pat
     """``mim test`` runs our tools/test.py; two test sets under MultiDatasetsEvaluator: every
     prediction is dumped (not only the last set's), and drawn."""
     config = tmp_path / 'two_sets.py'
-    config.write_text(f"""_base_ = [{str(ROOT / 'configs' / 'finetune' / TINY_FT)!r}]
+    config.write_text(f"""_base_ = [{str(ROOT / 'configs' / 'maerec' / TINY_FT)!r}]
 _sets = [dict(type='OCRDataset', data_root={str(tiny_data)!r}, ann_file=name, test_mode=True,
               indices=indices) for name, indices in
          (('textrecog_test.json', None), ('textrecog_train.json', [7, 8]))]
@@ -365,7 +371,7 @@ def test_test_py_show_turns_on_mmocr_visualization_hook(tmp_path):
 
     from mnsp_mm.apis import load_config
     add_test_outputs = tool('test').add_test_outputs
-    cfg = load_config(str(ROOT / 'configs' / 'finetune' / TINY_FT), work_dir=str(tmp_path))
+    cfg = load_config(str(ROOT / 'configs' / 'maerec' / TINY_FT), work_dir=str(tmp_path))
     args = argparse.Namespace(config='c.py', checkpoint='x.pth', show=True, show_dir=None,
                               wait_time=0.5, save_preds=False)
     add_test_outputs(cfg, args)
@@ -418,12 +424,13 @@ def chinese_lmdb(root: Path, name: str, num: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize('config', ['lmim-s_chinese-benchmark.py', 'mnsp-s_chinese-benchmark.py'])
+@pytest.mark.parametrize('config', ['lmim/lmim_text-vit-s_8xb64-ld-coslr-10e_chinese-benchmark.py',
+                                    'mnsp/mnsp_text-vit-s_8xb64-ld-coslr-10e_chinese-benchmark.py'])
 def test_chinese_config_has_7937_classes_and_trains(tmp_path, config):
     from mnsp_mm.apis import build_runner, load_config
     dict_file = chinese_dict(tmp_path / 'dict.txt')
     data = chinese_lmdb(tmp_path, 'scene', 8)
-    cfg = load_config(str(ROOT / 'configs' / 'finetune' / config), work_dir=str(tmp_path / 'w'),
+    cfg = load_config(str(ROOT / 'configs' / config), work_dir=str(tmp_path / 'w'),
                       cfg_options={'model.decoder.dictionary.dict_file': str(dict_file)})
     assert cfg.model.decoder.max_seq_len == 40
     # shrunk to a CPU-sized model; the dictionary, data format and pipelines stay
@@ -471,7 +478,8 @@ def test_union14m_lmdb_config_reads_the_lmdb_layout(tmp_path):
         chinese_lmdb(tmp_path, split, 2)
         (tmp_path / 'train').mkdir(exist_ok=True)
         (tmp_path / 'lmdb' / split).rename(tmp_path / 'train' / f'train_{split}')
-    cfg = load_config(str(ROOT / 'configs' / 'finetune' / 'maerec-s_union14m-l-lmdb.py'))
+    cfg = load_config(str(ROOT / 'configs' / 'maerec' /
+                          'maerec_text-vit-s_8xb128-coslr-10e_union14m-l-lmdb.py'))
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.data_root = str(tmp_path)
     with DefaultScope.overwrite_default_scope('mmocr'):
@@ -488,7 +496,7 @@ def test_runner_built_the_mmocr_way_checks_paths_before_any_dataset(tmp_path, mo
     from mmocr.registry import RUNNERS
 
     from mnsp_mm.apis import MnspRunner, load_config
-    cfg = load_config(str(ROOT / 'configs' / 'finetune' / TINY_FT), work_dir=str(tmp_path),
+    cfg = load_config(str(ROOT / 'configs' / 'maerec' / TINY_FT), work_dir=str(tmp_path),
                       cfg_options={'train_dataloader.dataset.data_root': str(tmp_path / 'no')})
     runner = RUNNERS.build(cfg)
     assert type(runner) is MnspRunner

@@ -13,7 +13,7 @@ from mnsp_mm.apis import load_config
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'probe_encoder.py'
 # The demo encoder's 8x8 patches (a 4x16 grid of a 32x128 crop), at a smaller width.
-TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/pretrain/mae_text-vit-tiny_synth-cpu.py']
+TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 model = dict(backbone=dict(patch_size=8, arch=dict(_delete_=True, embed_dims=32, num_layers=2,
                                                    num_heads=2, feedforward_channels=64)))
 """

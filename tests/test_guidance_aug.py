@@ -373,11 +373,12 @@ def test_invalid_arguments_raise():
 
 def test_lmim_configs_use_the_official_views():
     from mmengine.config import Config
-    for path, preset_name in [('configs/pretrain/lmim_text-vit-s_union14m-u_10e.py', 'official'),
-                              ('configs/pretrain/lmim_text-vit-s_union14m-u_20e.py', 'official'),
-                              ('configs/pretrain/lmim_text-vit-tiny_synth-cpu.py', 'official'),
-                              ('configs/pretrain/lmim_ablations/lmim_weak-aug.py', 'weak'),
-                              ('configs/pretrain/lmim_ablations/lmim_strong-aug.py', 'strong')]:
+    for path, preset_name in [
+            ('configs/lmim/lmim_text-vit-s_8xb64-amp-coslr-10e_union14m-u.py', 'official'),
+            ('configs/lmim/lmim_text-vit-s_8xb64-amp-coslr-20e_union14m-u.py', 'official'),
+            ('configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py', 'official'),
+            ('configs/lmim/ablations/lmim_weak-aug.py', 'weak'),
+            ('configs/lmim/ablations/lmim_strong-aug.py', 'strong')]:
         views = Config.fromfile(path).train_dataloader.dataset.pipeline[1].transforms
         assert views[0] == [dict(type='Resize', scale=(128, 32), keep_ratio=False,
                                  backend='pillow', interpolation='bicubic')], path
@@ -390,7 +391,7 @@ def test_multiview_pipeline_in_mmpretrain():
     from mmengine.dataset import Compose
     from mmpretrain.registry import TRANSFORMS
     from PIL import Image
-    cfg = Config.fromfile('configs/pretrain/_base_/lmim_pipeline.py')
+    cfg = Config.fromfile('configs/_base_/pretrain/lmim_pipeline.py')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose([TRANSFORMS.build(c) for c in cfg.train_pipeline[1:]])
         _seed(0)

@@ -14,7 +14,7 @@ from mnsp_mm.models import FrozenTeacher, GuidedDecoder, random_masking
 from mnsp_mm.checkpoint.convert import textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_LMIM = 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'
+TINY_LMIM = 'configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 TINY = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 
 
@@ -105,8 +105,10 @@ def test_loss_falls_on_a_fixed_batch(mae_ckpt):
     assert last < 0.7 * first, (first, last)
 
 
-LMIM_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/pretrain/lmim*.py'))
-                      + glob.glob(str(ROOT / 'configs/pretrain/lmim_ablations/*.py')))
+# the pretraining configs (on Union14M-U, and the tiny CPU ones) with their ablations
+LMIM_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/lmim/lmim_*_union14m-u.py'))
+                      + glob.glob(str(ROOT / 'configs/lmim/lmim_*_synth.py'))
+                      + glob.glob(str(ROOT / 'configs/lmim/ablations/*.py')))
 
 
 @pytest.mark.parametrize('config', LMIM_CONFIGS, ids=lambda p: Path(p).stem)

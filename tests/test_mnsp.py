@@ -15,7 +15,7 @@ from mnsp_mm.models import block_causal_mask
 from mnsp_mm.models.heads import patchify
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MNSP = 'configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py'
+TINY_MNSP = 'configs/mnsp/mnsp_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 def tiny_mnsp(mae_ckpt, **overrides):
@@ -156,8 +156,10 @@ def test_multi_scale_pipeline_gives_the_pyramid():
     assert [tuple(v.shape) for v in results['inputs']] == [(3, 8, 32), (3, 16, 64), (3, 32, 128)]
 
 
-MNSP_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/pretrain/mnsp*.py'))
-                      + glob.glob(str(ROOT / 'configs/pretrain/mnsp_ablations/*.py')))
+# the pretraining configs (on Union14M-U, and the tiny CPU ones) with their ablations
+MNSP_CONFIGS = sorted(glob.glob(str(ROOT / 'configs/mnsp/mnsp_*_union14m-u.py'))
+                      + glob.glob(str(ROOT / 'configs/mnsp/mnsp_*_synth.py'))
+                      + glob.glob(str(ROOT / 'configs/mnsp/ablations/*.py')))
 
 
 @pytest.mark.parametrize('config', MNSP_CONFIGS, ids=lambda p: Path(p).stem)

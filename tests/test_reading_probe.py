@@ -16,7 +16,7 @@ from mnsp_mm.apis import load_config
 from mnsp_mm.checkpoint.convert import load_encoder_state_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/pretrain/mae_text-vit-tiny_synth-cpu.py']
+TINY_CONFIG = f"""_base_ = ['{ROOT}/configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 model = dict(backbone=dict(patch_size=8, stem='conv', arch=dict(_delete_=True, embed_dims=32,
              num_layers=2, num_heads=2, feedforward_channels=64)))
 """

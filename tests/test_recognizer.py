@@ -19,9 +19,9 @@ from mnsp_mm import synth
 from mnsp_mm.checkpoint.convert import convert_official_checkpoint, textvit_to_timm
 
 ROOT = Path(__file__).resolve().parents[1]
-PAPER_FT = 'configs/finetune/maerec-s_union14m-l.py'
-TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+PAPER_FT = 'configs/maerec/maerec_text-vit-s_8xb128-coslr-10e_union14m-l.py'
+TINY_FT = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 def build(cfg_model, scope):
@@ -62,7 +62,8 @@ def test_maerec_s_architecture():
 
 def test_official_maerec_checkpoint_loads_and_predicts_the_same(tmp_path):
     """The released MAERec-S layout: timm backbone keys + the decoder's own keys."""
-    cfg = load_config('configs/finetune/maerec-s_official-weights_test.py')
+    cfg = load_config(
+        'configs/maerec/maerec_text-vit-s_official-weights-test_union14m-benchmark.py')
     torch.manual_seed(0)
     donor = build(cfg.model, 'mmocr')  # random weights, written out in the official layout
     for p in donor.parameters():
@@ -178,7 +179,7 @@ def test_overfits_200_synthetic_crops(tmp_path):
 
 
 def test_lmim_finetune_recipe_uses_layer_decay():
-    cfg = load_config('configs/finetune/lmim-s_union14m-l.py')
+    cfg = load_config('configs/lmim/lmim_text-vit-s_8xb64-ld-coslr-10e_union14m-l.py')
     cfg.model.backbone.pretrained = None
     cfg.model.backbone.arch = dict(embed_dims=96, num_layers=4, num_heads=3,
                                    feedforward_channels=384)
@@ -204,10 +205,10 @@ def test_lmim_finetune_recipe_uses_layer_decay():
 def test_mnsp_checkpoint_initialises_the_recogniser(tmp_path, mae_ckpt):
     """Only backbone.* of an MNSP checkpoint is used (scale embeddings, decoders, teacher not)."""
     from conftest import tiny_model
-    mnsp = tiny_model('configs/pretrain/mnsp_text-vit-tiny_synth-cpu.py', mae_ckpt)
+    mnsp = tiny_model('configs/mnsp/mnsp_text-vit-tiny_1xb16-coslr-20iter_synth.py', mae_ckpt)
     torch.save({'state_dict': mnsp.state_dict()}, tmp_path / 'mnsp.pth')
-    for config in ('configs/finetune/mnsp-s_union14m-l.py',
-                   'configs/finetune/mnsp-s_union14m-l_maerec-recipe.py'):
+    for config in ('configs/mnsp/mnsp_text-vit-s_8xb64-ld-coslr-10e_union14m-l.py',
+                   'configs/mnsp/mnsp_text-vit-s_8xb128-coslr-10e_union14m-l_maerec-recipe.py'):
         ft = load_config(config)
         ft.model.backbone.update(pretrained=str(tmp_path / 'mnsp.pth'),
                                  arch=dict(embed_dims=96, num_layers=4, num_heads=3,

@@ -25,10 +25,10 @@ from mnsp_mm.engine import (SKIP_KEY, DataHealthHook, NonFiniteLossError, NonFin
                             counting_collate)
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
-TINY_LMIM = 'configs/pretrain/lmim_text-vit-tiny_synth-cpu.py'
-TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
-DICT = dict(type='Dictionary', dict_file=str(ROOT / 'configs/finetune/_base_/dicts/'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
+TINY_LMIM = 'configs/lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py'
+TINY_FT = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
+DICT = dict(type='Dictionary', dict_file=str(ROOT / 'configs/_base_/textrecog/dicts/'
                                               'english_digits_symbols_space.txt'),
             with_padding=True, with_unknown=True, same_start_end=True, with_start=True,
             with_end=True)
@@ -302,8 +302,9 @@ def test_under_amp_the_scaler_skips_until_max_amp_skips():
 
 
 def test_every_run_gets_the_reliability_hooks():
-    for path in (TINY_MAE, TINY_FT, 'configs/pretrain/mnsp_text-vit-s_union14m-u_10e.py',
-                 'configs/finetune/maerec-s_union14m-l.py'):
+    for path in (TINY_MAE, TINY_FT,
+                 'configs/mnsp/mnsp_text-vit-s_8xb64-amp-coslr-10e_union14m-u.py',
+                 'configs/maerec/maerec_text-vit-s_8xb128-coslr-10e_union14m-l.py'):
         types = [h['type'] for h in load_config(path).custom_hooks]
         assert {'NonFiniteLossHook', 'DataHealthHook', 'RNGStateHook'} <= set(types), path
     cfg = load_config(TINY_MAE, cfg_options={'custom_hooks': [dict(type='EMAHook')]})

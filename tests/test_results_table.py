@@ -38,7 +38,7 @@ def mmocr_metrics(values, delta=0.0):
 
 def write_test_metrics(path, values, **extra):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({'config': 'configs/finetune/maerec_vit-s.py',
+    path.write_text(json.dumps({'config': 'configs/maerec/maerec_vit-s.py',
                                 'checkpoint': 'work_dirs/x/best.pth',
                                 'metrics': mmocr_metrics(values), **extra}, indent=2))
     return path
@@ -95,7 +95,7 @@ def test_load_test_metrics_json(tmp_path):
     run = R.load_run_metrics(path)
     assert run['name'] == 'maerec_ft'
     assert run['kind'] == 'metrics_json' and run['step'] is None
-    assert run['config'] == 'configs/finetune/maerec_vit-s.py'
+    assert run['config'] == 'configs/maerec/maerec_vit-s.py'
     assert run['metrics']['IC15/recog/word_acc_ignore_case_symbol'] == 0.80
     assert len(run['metrics']) == 36
     assert run['counts'] == {'IIIT5K': 2999}

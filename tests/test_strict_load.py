@@ -12,7 +12,7 @@ from mnsp_mm.datasets import synth
 from mnsp_mm.checkpoint.strict_load import CheckpointMismatchError, check_checkpoint_fits
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+TINY_FT = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
 DEMO_FT = 'configs/demo/finetune.py'
 
 

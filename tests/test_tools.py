@@ -12,7 +12,7 @@ from mnsp_mm import synth
 from mnsp_mm.utils import env_check
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAE = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+TINY_MAE = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 def run(*args, cwd=ROOT):
@@ -65,7 +65,7 @@ def test_amp_needs_a_gpu_here():
 
 
 def test_paper_config_recipe():
-    cfg = load_config('configs/pretrain/mae_text-vit-s_union14m-u.py')
+    cfg = load_config('configs/maerec/mae_text-vit-s_8xb128-amp-coslr-20e_union14m-u.py')
     assert cfg.model.backbone.arch == 'small' and cfg.model.backbone.img_size == (32, 128)
     assert cfg.model.neck.grid == (8, 32) and cfg.model.neck.decoder_depth == 8
     opt = cfg.optim_wrapper
@@ -103,7 +103,7 @@ def test_env_check_names_each_problem_in_one_line(monkeypatch):
 
 
 # ---------------------------------------------------------------- tools/infer.py
-TINY_FT = 'configs/finetune/maerec_text-vit-tiny_synth-cpu.py'
+TINY_FT = 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'
 
 
 @pytest.fixture(scope='module')
@@ -228,7 +228,7 @@ def test_every_path_error_suggests_an_option_that_works_when_pasted(tmp_path, mo
     with pytest.raises(FileNotFoundError) as err:
         check_dictionary_file(load_config(str(ROOT / TINY_FT), cfg_options={
             'model.decoder.dictionary.dict_file': 'no.txt'}))
-    dict_file = ROOT / 'configs/finetune/_base_/dicts/lower_english_digits.txt'
+    dict_file = ROOT / 'configs/_base_/textrecog/dicts/lower_english_digits.txt'
     check_dictionary_file(load_config(str(ROOT / TINY_FT),
                                       cfg_options=pasted(str(err.value), dict_file)))
 

@@ -3,7 +3,7 @@ from mnsp_mm.apis import build_runner, load_config
 
 TINY_ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 TINY_DECODER = dict(in_dims=96, embed_dims=64, depth=1, num_heads=2, ffn_dims=256)
-TINY_RUNTIME = 'configs/pretrain/mae_text-vit-tiny_synth-cpu.py'
+TINY_RUNTIME = 'configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py'
 
 
 def run_one_iteration(config: str, teacher_ckpt: str, pool: str, work_dir: str):

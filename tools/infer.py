@@ -103,9 +103,11 @@ def _format(record: dict) -> str:
 
 
 def run(args, results) -> None:
+    from mnsp_mm.utils.moved_configs import moved_config_error
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} not found: {path}')
+            raise (moved_config_error(path, what)
+                   or FileNotFoundError(f'{what} not found: {path}'))
     items = collect_inputs(args.inputs)
 
     import mnsp_mm  # noqa: F401  (our modules + the checkpoint allow-list)

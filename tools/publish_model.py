@@ -1,7 +1,7 @@
 """Turn a training checkpoint into a release file, as OpenMMLab's ``publish_model.py`` does.
 
-    python tools/publish_model.py work_dirs/x/best.pth maerec-s_union14m-l.pth
-    # -> maerec-s_union14m-l-<first 8 hex digits of its sha256>.pth
+    python tools/publish_model.py work_dirs/x/best.pth maerec_text-vit-s_union14m-l.pth
+    # -> maerec_text-vit-s_union14m-l-<first 8 hex digits of its sha256>.pth
 
 Keeps ``state_dict`` (on the CPU) and the plain-data part of ``meta`` (config text, epoch,
 iteration, dataset meta, versions); drops the optimizer, schedulers, message hub and RNG

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint with an mnsp_mm config (usually a fine-tuning config, mmocr scope).
 
-    python tools/test.py configs/finetune/CONFIG.py work_dirs/x/best.pth
+    python tools/test.py configs/maerec/CONFIG.py work_dirs/x/best.pth
     python tools/test.py CONFIG CKPT --save-preds --show-dir vis   # + predictions, drawings
     bash tools/dist_test.sh CONFIG CKPT 8
 

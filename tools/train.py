@@ -1,6 +1,6 @@
 """Train with an mnsp_mm config: pretraining (mmpretrain scope) or fine-tuning (mmocr scope).
 
-    python tools/train.py configs/pretrain/mae_text-vit-s_union14m-u.py
+    python tools/train.py configs/maerec/mae_text-vit-s_8xb128-amp-coslr-20e_union14m-u.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume            # latest in work dir
     python tools/train.py CONFIG --resume work_dirs/x/iter_2000.pth
     bash tools/dist_train.sh CONFIG 8                                       # 8 GPUs (torchrun)

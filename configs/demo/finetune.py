@@ -8,12 +8,12 @@
 # tools/demo.py sets the data root, the initialisation (model.backbone.pretrained),
 # iterations and schedule; the four initialisations share everything else, seed included.
 # No validation during training: the budget is fixed and the last checkpoint is tested.
-_base_ = ['../finetune/maerec_text-vit-tiny_synth-cpu.py']
+_base_ = ['../maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py']
 data_root = 'work_dirs/demo/data/finetune'
 test_sets = ['regular', 'curved', 'rotated', 'perspective', 'low_res', 'long_words',
              'unusual_fonts', 'held_out_fonts']
 # The demo's labels are lower case (mixed case in the images): MMOCR's 36-class dictionary.
-dictionary = dict(_base_.dictionary, dict_file='{{ fileDirname }}/../finetune/_base_/dicts/'
+dictionary = dict(_base_.dictionary, dict_file='{{ fileDirname }}/../_base_/textrecog/dicts/'
                   'lower_english_digits.txt')
 # The recognition head is CTC over the token grid's 16 columns, not MAERec's attention
 # decoder: on this budget the attention decoder stays on its language-model plateau (loss

@@ -1,6 +1,6 @@
 # `make demo`, stage 3: LMIM at CPU size, from the demo's MAE teacher (tools/demo.py sets
 # model.target_generator.checkpoint), 8x8 patches like the demo's MAE.
-_base_ = ['../pretrain/lmim_text-vit-tiny_synth-cpu.py']
+_base_ = ['../lmim/lmim_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 patch_size = 8
 stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (_base_.img_size[0] // patch_size, _base_.img_size[1] // patch_size)

@@ -1,7 +1,7 @@
 # `make demo`, stage 2: MAE (the MAERec baseline recipe, and the frozen teacher of LMIM/MNSP)
 # at CPU size. The tiny config with 8x8 patches (4x16 tokens) so a 2-core CPU pretrains it in
 # minutes; tools/demo.py sets the data, iterations and schedule of its profile.
-_base_ = ['../pretrain/mae_text-vit-tiny_synth-cpu.py']
+_base_ = ['../maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 patch_size = 8
 stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (_base_.img_size[0] // patch_size, _base_.img_size[1] // patch_size)

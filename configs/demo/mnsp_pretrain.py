@@ -1,7 +1,7 @@
 # `make demo`, stage 3: MNSP at CPU size, from the demo's MAE teacher (tools/demo.py sets
 # model.target_generator.checkpoint), 8x8 patches: scales 8x32, 16x64, 32x128 px are
 # 1x4, 2x8 and 4x16 tokens.
-_base_ = ['../pretrain/mnsp_text-vit-tiny_synth-cpu.py']
+_base_ = ['../mnsp/mnsp_text-vit-tiny_1xb16-coslr-20iter_synth.py']
 patch_size = 8
 stem = 'conv'  # a small CNN as patch embedding (ConvStem): see configs/demo/finetune.py
 grid = (_base_.img_size[0] // patch_size, _base_.img_size[1] // patch_size)

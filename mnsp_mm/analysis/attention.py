@@ -11,7 +11,7 @@ Example::
 
     from mnsp_mm.analysis import (cls_attention, input_spec, load_backbone, overlay,
                                   preprocess, text_attention_fraction)
-    cfg = load_config('configs/pretrain/mae_text-vit-tiny_synth-cpu.py')
+    cfg = load_config('configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py')
     model = load_backbone(cfg, 'work_dirs/demo/iter_60.pth')
     x = preprocess([rgb_32x128], input_spec(cfg))               # (1, 3, 32, 128)
     maps = cls_attention(model, x, scales=((16, 64), (32, 128)))  # {(16, 64): (1, 4, 16), ...}

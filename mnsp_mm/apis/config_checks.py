@@ -31,6 +31,8 @@ from typing import Dict, Iterator, Sequence, Tuple
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from ..utils.moved_configs import moved_config_error
+
 #: Top-level keys that runner building reads besides ``Runner.__init__``'s arguments.
 EXTRA_RUNNER_KEYS = ('runner_type', 'custom_imports', 'find_unused_parameters',
                      'model_wrapper_cfg', 'compile', 'strategy', 'data_check')
@@ -271,6 +273,10 @@ def check_dictionary_file(cfg: Config) -> None:
         return
     path = dictionary.get('dict_file')
     if isinstance(path, str) and '://' not in path and not osp.isfile(path):
+        key = 'model.decoder.dictionary.dict_file'
+        moved = moved_config_error(path, key)  # a dumped config of the old configs layout
+        if moved:
+            raise moved
         raise FileNotFoundError(f'model.decoder.dictionary.dict_file={path!r} does not exist; '
                                 f'give an existing dictionary file (one character per line), '
                                 f'e.g. with --cfg-options model.decoder.dictionary.dict_file=...')

@@ -12,6 +12,7 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..utils.moved_configs import missing_base_error, moved_config_error
 from .config_checks import CfgOptionsAction, merge_cfg_options
 from .prepare import absolute_paths, add_default_hooks
 
@@ -29,8 +30,15 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_runner_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parse and export ``LOCAL_RANK`` as torch's launchers expect."""
+    """Parse and export ``LOCAL_RANK`` as torch's launchers expect.
+
+    A ``config`` argument that does not exist ends the tool with one line (naming the new
+    file when it is one of the old configs layout).
+    """
     args = parser.parse_args()
+    config = getattr(args, 'config', None)
+    if config is not None and not osp.isfile(config):
+        raise SystemExit(str(moved_config_error(config) or f'config not found: {config}'))
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -67,8 +75,11 @@ def load_config(path: str,
         The config, ready for :func:`build_runner`.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'config not found: {path}')
-    cfg = Config.fromfile(path)
+        raise moved_config_error(path) or FileNotFoundError(f'config not found: {path}')
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as e:  # a ``_base_`` of the old configs layout names its new file
+        raise missing_base_error(path, e) or e
     cfg.launcher = launcher
     if cfg_options:
         merge_cfg_options(cfg, cfg_options)

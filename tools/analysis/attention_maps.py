@@ -2,11 +2,13 @@
 
     # synthetic crops with glyph masks (tools/render_synth.py --masks), a pretraining run
     python tools/render_synth.py --out data/synth_vis --num 16 --masks --name test
-    python tools/analysis/attention_maps.py configs/pretrain/mae_text-vit-tiny_synth-cpu.py \\
-        work_dirs/demo/iter_60.pth --data data/synth_vis --out work_dirs/attention --name mae
+    python tools/analysis/attention_maps.py \\
+        configs/maerec/mae_text-vit-tiny_1xb16-coslr-20iter_synth.py work_dirs/demo/iter_60.pth \\
+        --data data/synth_vis --out work_dirs/attention --name mae
 
     # a fine-tuned recogniser, last-but-one layer, two scales
-    python tools/analysis/attention_maps.py configs/finetune/maerec_text-vit-tiny_synth-cpu.py \\
+    python tools/analysis/attention_maps.py \\
+        configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py \\
         work_dirs/ft/iter_200.pth --data data/synth_vis/textrecog_test.json \\
         --layer -2 --scales 16x64 32x128
 

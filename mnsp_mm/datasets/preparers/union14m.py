@@ -2,8 +2,8 @@
 
 ``python tools/prepare_dataset.py union14m --check [--data-root data]`` calls
 :func:`check_union14m`. The layout is the one in ``dataset_zoo/union14m.md`` (what
-``configs/finetune/_base_/datasets/union14m{,_lmdb}.py`` and
-``configs/pretrain/_base_/union14m-u.py`` read). For every part that is present it counts
+``configs/_base_/textrecog/datasets/union14m{,_lmdb}.py`` and
+``configs/_base_/pretrain/union14m-u.py`` read). For every part that is present it counts
 the samples of each subset (annotation entries or LMDB ``num-samples``) and decodes the
 first few images; a part that is absent is reported with where it belongs. The check itself
 needs neither mmocr nor torch (only OpenCV, NumPy and lmdb).

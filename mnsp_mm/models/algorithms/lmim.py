@@ -98,7 +98,7 @@ class LMIM(BaseSelfSupervisor):
         views = split_views(inputs)
         if self.use_guidance and len(views) < 2:
             raise ValueError('LMIM with use_guidance=True needs two views per image; build the '
-                             'pipeline with MultiView (see configs/pretrain/_base_/lmim_pipeline.py)')
+                             'pipeline with MultiView (configs/_base_/pretrain/lmim_pipeline.py)')
         masked_view = views[0]
         with record_function('teacher (no grad)'):
             target = self.target_generator(masked_view)

@@ -330,7 +330,7 @@ class MNSP(BaseSelfSupervisor):
         if len(views) != want:
             raise ValueError(f'MNSP expects {want} views per image (scales {self.scales}'
                              f'{" + guidance" if self.use_guidance else ""}), got {len(views)}; '
-                             'see configs/pretrain/_base_/mnsp_pipeline.py')
+                             'see configs/_base_/pretrain/mnsp_pipeline.py')
         pyramid = list(views[:len(self.scales)])
         for view, scale in zip(pyramid, self.scales):
             if tuple(view.shape[-2:]) != scale:

@@ -1,4 +1,0 @@
-# Fine-tuning from an LMIM checkpoint with the MAERec recipe (AdamW 4e-4 at 128, no layer
-# decay), for a like-for-like comparison with the MAERec baseline.
-_base_ = ['maerec-s_union14m-l.py']
-model = dict(backbone=dict(pretrained='work_dirs/lmim_text-vit-s_union14m-u_10e/epoch_10.pth'))

@@ -1,5 +1,0 @@
-# Ablation: normalised-pixel target instead of the MAERec teacher's features.
-_base_ = ['../lmim_text-vit-s_union14m-u_10e.py']
-model = dict(target_generator=dict(_delete_=True, type='PixelTarget', patch_size=4,
-                                   norm_pix=True),
-             neck=dict(out_dims=4 * 4 * 3))

@@ -1,5 +1,0 @@
-# Targets: each scale's normalised pixels instead of the teacher's features (no teacher).
-_base_ = ['../mnsp_text-vit-s_union14m-u_10e.py']
-model = dict(target_generator=dict(_delete_=True, type='PixelTarget', patch_size=4,
-                                   norm_pix=True),
-             neck=dict(out_dims=4 * 4 * 3), nsp_neck=dict(out_dims=4 * 4 * 3))
