@@ -377,6 +377,11 @@ def test_regime_tables_tool_reads_the_finished_validation_rows(tmp_path, capsys)
     assert 're-initialised' not in out  # not run: not in the table
     assert '| scratch, validation split | 4.00 | 86 | 1.00 |' in out  # leaves the plateau
     assert '| MAE (MAERec), validation split | 4.00 | 46 | 1.00 |' in out
+    tool.main([str(tmp_path), '--profile', 'regime', '--pair', 'scratch:val', 'mae:val'])
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith(
+        '| scratch, validation split | MAE (MAERec), validation split | +66.7')
+    with pytest.raises(SystemExit, match=r"--pair: validation rows \['mae:val_long3'\] are not"):
+        tool.main([str(tmp_path), '--profile', 'regime', '--pair', 'mae:val_long3', 'scratch:val'])
 
 
 def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_path):

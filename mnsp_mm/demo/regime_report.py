@@ -128,6 +128,25 @@ def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
     return out
 
 
+def paired_lines(study, rows: Mapping[str, list], pairs) -> List[str]:
+    """Row a minus row b on the same validation crops, for each ``(a, b)`` of ``pairs``.
+
+    Raises:
+        KeyError: a row of ``pairs`` that ``rows`` does not hold, naming it.
+    """
+    from .profiles import VAL_SETS
+    sets = [f'val_{p}' for p in VAL_SETS]
+    out = ['| row | minus | difference [95% CI] |', '|---|---|---|']
+    for a, b in pairs:
+        missing = [r for r in (a, b) if r not in rows]
+        if missing:
+            raise KeyError(f'validation rows {missing} are not done; done: {sorted(rows)}')
+        (va, strata), (vb, _) = _crop_scores(study, rows[a], sets), _crop_scores(study, rows[b], sets)
+        out.append(f'| {row_label(a)} | {row_label(b)} | '
+                   f'{_diff(paired_difference(va, vb, strata=strata))} |')
+    return out
+
+
 def done_validation_rows(study) -> Dict[str, list]:
     """Validation row -> its runs, for the rows whose every run has finished."""
     from .report import row_runs

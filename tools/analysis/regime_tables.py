@@ -5,6 +5,7 @@ this prints the validation rows that are done, each paired with the plain row of
 initialisation and with scratch under the same recipe, and their fine-tuning curves:
 
     python tools/analysis/regime_tables.py work_dirs/regime --profile regime_long
+    python tools/analysis/regime_tables.py work_dirs/regime --pair mae:val_writes0.125 scratch:val
 """
 import argparse
 import importlib.util
@@ -15,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
-from mnsp_mm.demo.regime_report import done_validation_rows, validation_lines  # noqa: E402
+from mnsp_mm.demo.regime_report import (done_validation_rows, paired_lines,  # noqa: E402
+                                        validation_lines)
 from mnsp_mm.demo.report import finetune_lines  # noqa: E402
 
 
@@ -23,6 +25,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('work_dir', help='a tools/demo.py work dir')
     p.add_argument('--profile', default='regime_long', help='the profile it ran (its plan)')
+    p.add_argument('--pair', nargs=2, action='append', default=[], metavar=('ROW', 'MINUS'),
+                   help='also print ROW minus MINUS on the same crops (rows as init:recipe, '
+                   'e.g. mae:val_writes0.125 scratch:val); repeatable')
     args = p.parse_args(argv)
     work = Path(args.work_dir)
     if not work.is_dir():
@@ -36,7 +41,13 @@ def main(argv=None):
     rows = done_validation_rows(study)
     if not rows:
         raise SystemExit(f'{work}: no validation row of profile {args.profile} is done')
-    print('\n'.join([*validation_lines(study, rows), '', *finetune_lines(study, rows)]))
+    lines = [*validation_lines(study, rows), '', *finetune_lines(study, rows)]
+    if args.pair:
+        try:
+            lines += ['', *paired_lines(study, rows, args.pair)]
+        except KeyError as e:
+            raise SystemExit(f'--pair: {e.args[0]}')
+    print('\n'.join(lines))
 
 
 if __name__ == '__main__':
