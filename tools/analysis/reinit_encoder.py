@@ -20,7 +20,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='re-initialise parts of a pretrained encoder')
     p.add_argument('config', help='a config whose model.backbone the checkpoint fits')
     p.add_argument('checkpoint', help='the pretrained checkpoint')
-    p.add_argument('--parts', nargs='+', required=True, help='stem, pos, norms, last2, ...')
+    p.add_argument('--parts', nargs='+', required=True,
+                   help="stem, pos, norms, last2, ... or writes*0.125 (the blocks' writes scaled)")
     p.add_argument('--seed', type=int, default=0, help='seed of the random initialisation')
     p.add_argument('--out', required=True, help='where to write the new checkpoint')
     return p.parse_args(argv)
