@@ -238,6 +238,12 @@ def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
     assert study.finetune_runs[0].iters(800) == 800
     assert FinetuneRun('mae', 0, 0, 'val_long3').iters(800) == 2400
     assert RECIPES['val_writes0.25'].reinit == ('writes*0.25', )
+    seeds = _study('regime_seeds', tmp_path)  # seed 0 is regime_long's stage, resumed
+    stages = {r.stage for r in seeds.finetune_runs if r.recipe}
+    assert {'finetune_scratch_val_long3', 'finetune_scratch_val_long3_ft2',
+            'finetune_mae_16x_val_long3_writes0.25_ft1'} <= stages and len(stages) == 12
+    assert seeds.params(stage='finetune_scratch_val_long3') == \
+        _study('regime_long', tmp_path).params(stage='finetune_scratch_val_long3')
     long = _study('regime_long', tmp_path)
     assert {'mae_16x:val', 'mae_16x:val_labels1k', 'lmim_t16:val', 'mnsp_t16:val'} <= {
         r.row for r in long.finetune_runs}

@@ -78,6 +78,13 @@ PROFILES = {
     'regime_long': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + (
         'mae_4x', 'mae_16x', 'lmim_t16', 'mnsp_t16'), reading_probe=10000,
         recipes=VAL_ROWS + CAUSE_ROWS + LABEL_ROWS + LONG_ROWS),
+    # 3 fine-tuning seeds of the rows closest to scratch at 3x the steps (docs/study.md,
+    # "Where pretraining pays"): their "no measurable difference" read over seeds, not
+    # crops only; seed 0 of each is regime_long's stage
+    'regime_seeds': Profile(**_SIZES, methods=('mae', 'mae_4x', 'mae_16x'), recipe_seeds=3,
+                            recipes=(('scratch', 'val_long3'), ('mae', 'val_long3'),
+                                     ('mae_4x', 'val_long3'),
+                                     ('mae_16x', 'val_long3_writes0.25'))),
 }
 # Issue #24's NSP design variants (docs/mnsp.md, "NSP design variants"): MNSP, its MIM alone
 # and every variant pretrained at the demo budget, each read on the validation split by the
