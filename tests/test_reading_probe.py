@@ -226,3 +226,17 @@ def test_random_encoder_batchnorms_get_real_statistics(tiny):
     assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
     stats = encoder_scales(tiny['cfg'], None, tiny['test'], num=8, seed=0)
     assert stats['weights']['patch_embed.convs.1.running_var'] != 1.0
+
+
+def test_encoder_scales_tool(tiny, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        'scales_tool', ROOT / 'tools' / 'analysis' / 'encoder_scales.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 's.json'
+    tool.main([str(tiny['config']), str(tiny['ckpt']), '--crops', str(tiny['test']),
+               '--num', '8', '--out', str(out)])
+    assert 'content share: the same points: ' in capsys.readouterr().out
+    assert len(json.loads(out.read_text())['write_rms']) == 2
+    with pytest.raises(SystemExit, match='--crops not found'):
+        tool.main([str(tiny['config']), '--crops', str(tmp_path / 'none.json')])

@@ -5,7 +5,8 @@
     python tools/train.py configs/demo/finetune.py \\
         --cfg-options model.backbone.pretrained=work_dirs/reinit/mae_stem.pth
 
-Parts: ``stem``, ``stem_norms``, ``pos``, ``norms``, ``blocks``, ``block<i>``, ``last<k>``
+Parts: ``stem``, ``stem_norms``, ``pos``, ``norms``, ``blocks``, ``block<i>``, ``last<k>``,
+``writes*<a>`` (every weight kept, the blocks' writes into the stream scaled by ``a``)
 (``mnsp_mm/analysis/reinit.py``). The output loads as ``model.backbone.pretrained``.
 """
 import argparse
