@@ -67,7 +67,7 @@ model = dict(
         ),
         learnable_pos=True,
         patch_size=8,
-        pretrained='work_dirs/regime/pretrain_mae/iter_250.pth',
+        pretrained='/work/main/work_dirs/regime/pretrain_mae/iter_250.pth',
         stem='conv',
         tuple_output=False,
         type='TextViT'),
@@ -140,13 +140,13 @@ test_dataloader = dict(
         datasets=[
             dict(
                 ann_file='textrecog_val_regular.json',
-                data_root='work_dirs/regime/data/finetune',
+                data_root='/work/main/work_dirs/regime/data/finetune',
                 pipeline=None,
                 test_mode=True,
                 type='OCRDataset'),
             dict(
                 ann_file='textrecog_val_default.json',
-                data_root='work_dirs/regime/data/finetune',
+                data_root='/work/main/work_dirs/regime/data/finetune',
                 pipeline=None,
                 test_mode=True,
                 type='OCRDataset'),
@@ -191,7 +191,7 @@ test_evaluator = dict(
                 'val_regular',
                 'val_default',
             ],
-            out_dir='work_dirs/regime/finetune_mae_val/predictions',
+            out_dir='/work/main/work_dirs/regime/finetune_mae_val/predictions',
             type='TextPredictionDump'),
     ],
     type='MultiDatasetsEvaluator')
@@ -226,7 +226,7 @@ train_dataloader = dict(
     batch_size=32,
     dataset=dict(
         ann_file='textrecog_train.json',
-        data_root='work_dirs/regime/data/finetune',
+        data_root='/work/main/work_dirs/regime/data/finetune',
         pipeline=[
             dict(
                 dictionary=dict(

@@ -140,13 +140,13 @@ test_dataloader = dict(
         datasets=[
             dict(
                 ann_file='textrecog_val_regular.json',
-                data_root='work_dirs/regime/data/finetune',
+                data_root='/work/main/work_dirs/regime/data/finetune',
                 pipeline=None,
                 test_mode=True,
                 type='OCRDataset'),
             dict(
                 ann_file='textrecog_val_default.json',
-                data_root='work_dirs/regime/data/finetune',
+                data_root='/work/main/work_dirs/regime/data/finetune',
                 pipeline=None,
                 test_mode=True,
                 type='OCRDataset'),
@@ -191,7 +191,8 @@ test_evaluator = dict(
                 'val_regular',
                 'val_default',
             ],
-            out_dir='work_dirs/regime/finetune_scratch_val/predictions',
+            out_dir=
+            '/work/main/work_dirs/regime/finetune_scratch_val/predictions',
             type='TextPredictionDump'),
     ],
     type='MultiDatasetsEvaluator')
@@ -226,7 +227,7 @@ train_dataloader = dict(
     batch_size=32,
     dataset=dict(
         ann_file='textrecog_train.json',
-        data_root='work_dirs/regime/data/finetune',
+        data_root='/work/main/work_dirs/regime/data/finetune',
         pipeline=[
             dict(
                 dictionary=dict(
