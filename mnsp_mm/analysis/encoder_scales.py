@@ -10,9 +10,9 @@ What changes when an initialisation is pretrained, in the units an optimiser fee
   the same vector, so nothing tells one column from another) and its content share (the
   same, after also taking out each position's mean over the crops: what varies within a
   crop *and* depends on what the crop shows, not only on where the token sits); the share
-  of stem ReLU
-  channels that never fire on the batch (dead units), and the entropy of each block's
-  attention rows divided by ``log N`` (1 = uniform over the N tokens, 0 = one token).
+  of stem ReLU channels that never fire on the batch (dead units), and the entropy of each
+  block's attention rows divided by ``log N`` (1 = uniform over the N tokens, 0 = one
+  token).
 
 AdamW moves every weight by about ``lr`` per step whatever its scale, so a weight whose RMS
 is k times another's changes k times more slowly, relative to itself, under the same
@@ -79,9 +79,10 @@ def activation_stats(model: nn.Module, images: torch.Tensor) -> Dict[str, list]:
             p = weights.clamp_min(1e-12)
             entropy.append(float((-(p * p.log()).sum(-1)).mean() / np.log(p.shape[-1])))
         if model.final_norm:
-            rms.append(_rms(model.ln1(x)))
-            within.append(within_crop_share(model.ln1(x)))
-            content.append(content_share(model.ln1(x)))
+            out = model.ln1(x)
+            rms.append(_rms(out))
+            within.append(within_crop_share(out))
+            content.append(content_share(out))
     for h in hooks:
         h.remove()
     return dict(embed_rms=embed_rms, stream_rms=rms, write_rms=writes, within_crop=within,

@@ -100,12 +100,16 @@ def _crop_scores(study, runs, sets) -> (np.ndarray, list):
     return np.mean(per_run, 0), strata
 
 
+def _val_sets() -> List[str]:
+    from .profiles import VAL_SETS
+    return [f'val_{p}' for p in VAL_SETS]
+
+
 def validation_lines(study, rows: Mapping[str, list]) -> List[str]:
     """The validation-split rows, each paired with the plain row of its initialisation (an
     NSP variant's plain validation row with its reference's, MNSP's) and with scratch under
     the same recipe (the same trials for both)."""
-    from .profiles import VAL_SETS
-    sets = [f'val_{p}' for p in VAL_SETS]
+    sets = _val_sets()
     scores = {row: _crop_scores(study, runs, sets) for row, runs in rows.items()}
     out = ['| row | runs | validation WAICS [95% CI] | compared with | difference [95% CI] | '
            'minus scratch, same recipe [95% CI] |', '|---|---:|---:|---|---|---|']
@@ -134,14 +138,14 @@ def paired_lines(study, rows: Mapping[str, list], pairs) -> List[str]:
     Raises:
         KeyError: a row of ``pairs`` that ``rows`` does not hold, naming it.
     """
-    from .profiles import VAL_SETS
-    sets = [f'val_{p}' for p in VAL_SETS]
+    missing = sorted({r for pair in pairs for r in pair} - set(rows))
+    if missing:
+        raise KeyError(f'validation rows {missing} are not done; done: {sorted(rows)}')
+    sets = _val_sets()
+    scores = {r: _crop_scores(study, rows[r], sets) for r in {r for pair in pairs for r in pair}}
     out = ['| row | minus | difference [95% CI] |', '|---|---|---|']
     for a, b in pairs:
-        missing = [r for r in (a, b) if r not in rows]
-        if missing:
-            raise KeyError(f'validation rows {missing} are not done; done: {sorted(rows)}')
-        (va, strata), (vb, _) = _crop_scores(study, rows[a], sets), _crop_scores(study, rows[b], sets)
+        (va, strata), (vb, _) = scores[a], scores[b]
         out.append(f'| {row_label(a)} | {row_label(b)} | '
                    f'{_diff(paired_difference(va, vb, strata=strata))} |')
     return out
