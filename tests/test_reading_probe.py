@@ -1,4 +1,4 @@
-"""Frozen-encoder reading probe, partial re-initialisation and encoder scales."""
+"""Frozen-encoder reading probe, partial re-initialisation, encoder scales and patch attention."""
 import importlib.util
 import json
 from pathlib import Path
@@ -87,7 +87,7 @@ def tiny(tmp_path_factory):
     config = root / 'tiny.py'
     config.write_text(TINY_CONFIG)
     synth.render_dataset(root, 48, 0, name='train')
-    synth.render_dataset(root, 16, 1, name='test')
+    synth.render_dataset(root, 16, 1, name='test', masks=True)  # masks: patch attention
     cfg = load_config(str(config))
     torch.manual_seed(3)
     from mnsp_mm.analysis.model_input import load_backbone
@@ -240,3 +240,69 @@ def test_encoder_scales_tool(tiny, tmp_path, capsys):
     assert len(json.loads(out.read_text())['write_rms']) == 2
     with pytest.raises(SystemExit, match='--crops not found'):
         tool.main([str(tiny['config']), '--crops', str(tmp_path / 'none.json')])
+
+
+def test_patch_attention_measures_have_their_known_answers():
+    from mnsp_mm.analysis.patch_attention import layer_stats, patch_distances
+    grid, N = (2, 3), 6
+    text = torch.tensor([[[1., 0., 0.], [0., 0., .5]]])  # glyphs on patches 0 and 5
+    chance = 1.5 / 6
+
+    def weights(rows):  # (N, N) patch rows -> (1, 1, 1 + N, 1 + N) with a [cls] row/column
+        w = torch.full((1, 1, 1 + N, 1 + N), .3)
+        w[0, 0, 1:, 1:] = rows
+        return w
+    uniform = layer_stats(weights(torch.full((N, N), 1. / N)), text)
+    assert uniform['glyph_excess'].item() == pytest.approx(0., abs=1e-6)
+    assert uniform['chance'].item() == pytest.approx(chance)
+    assert uniform['distance_ratio'].item() == pytest.approx(1.)
+    self_only = layer_stats(weights(torch.eye(N) * 7.), text)  # renormalised over patches
+    assert self_only['distance'].item() == pytest.approx(0.)
+    assert self_only['glyph_excess'].item() == pytest.approx(0., abs=1e-6)
+    on_glyph = torch.zeros(N, N)
+    on_glyph[:, 0] = 1.  # every query looks at the full glyph patch
+    stats = layer_stats(weights(on_glyph), text)
+    assert stats['glyph_excess'].item() == pytest.approx(1. - chance)
+    d = patch_distances(grid)
+    assert d[0, 5].item() == pytest.approx(5 ** .5) and stats['distance'].item() == \
+        pytest.approx(d[:, 0].mean().item())
+    with pytest.raises(ValueError, match='does not match attention over 6 patches'):
+        layer_stats(weights(on_glyph), torch.zeros(1, 3, 3))
+
+
+def test_patch_attention_of_encoders_on_rendered_crops_and_its_tool(tiny, tmp_path, capsys):
+    from mnsp_mm.analysis.patch_attention import encoder_patch_attention
+    stats = encoder_patch_attention(tiny['cfg'], str(tiny['ckpt']), tiny['test'], num=8,
+                                    batch_size=3)
+    assert len(stats['glyph_excess']) == 2 and len(stats['glyph_excess'][0]) == 8
+    assert all(-1. <= v <= 1. for v in stats['glyph_excess'][-1])
+    spec = importlib.util.spec_from_file_location(
+        'patch_attention_tool', ROOT / 'tools' / 'analysis' / 'patch_attention.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'a.json'
+    tool.main([str(tiny['config']), '--encoder', 'random=random', f'big={tiny["ckpt"]}',
+               '--crops', str(tiny['test']), '--num', '8', '--reference', 'random',
+               '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert '| random |' in printed and '| big |' in printed
+    saved = json.loads(out.read_text())
+    big = saved['summary']['big']['last']['distance_ratio']
+    assert big['low'] <= big['value'] <= big['high'] and 'diff' in big
+    # the tool's per-crop values are the module's, layer by layer
+    for layer in range(2):
+        assert saved['per_crop']['big']['distance_ratio'][layer] == pytest.approx(
+            stats['distance_ratio'][layer], rel=1e-5)
+    with pytest.raises(SystemExit, match='--reference mae: not one of --encoder'):
+        tool.main([str(tiny['config']), '--encoder', 'random=random', '--crops',
+                   str(tiny['test']), '--reference', 'mae'])
+    with pytest.raises(SystemExit, match='expected NAME=CHECKPOINT'):
+        tool.main([str(tiny['config']), '--encoder', 'random', '--crops', str(tiny['test'])])
+    unmasked = tmp_path / 'unmasked.json'
+    data = json.loads(tiny['test'].read_text())
+    for entry in data['data_list']:
+        entry.pop('mask_path', None)
+        entry['img_path'] = str(tiny['test'].parent / entry['img_path'])
+    unmasked.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match='have no mask_path'):
+        encoder_patch_attention(tiny['cfg'], None, unmasked, num=4)

@@ -241,12 +241,17 @@ def test_regime_plan_has_the_probe_validation_budget_and_label_rows(tmp_path):
     seeds = _study('regime_seeds', tmp_path)  # seed 0 is regime_long's stage, resumed
     stages = {r.stage for r in seeds.finetune_runs if r.recipe}
     assert {'finetune_scratch_val_long3', 'finetune_scratch_val_long3_ft2',
-            'finetune_mae_16x_val_long3_writes0.25_ft1'} <= stages and len(stages) == 12
+            'finetune_mae_16x_val_long3_writes0.25_ft1',
+            'finetune_lmim_t16_val_long3_writes0.25_ft2'} <= stages and len(stages) == 18
     assert seeds.params(stage='finetune_scratch_val_long3') == \
         _study('regime_long', tmp_path).params(stage='finetune_scratch_val_long3')
     long = _study('regime_long', tmp_path)
     assert {'mae_16x:val', 'mae_16x:val_labels1k', 'lmim_t16:val', 'mnsp_t16:val'} <= {
         r.row for r in long.finetune_runs}
+    assert {'mae_16x:val_long3_labels1k_writes0.25', 'lmim_t16:val_long3_writes0.25',
+            'mnsp_t16:val_long3_writes0.25'} <= {r.row for r in long.finetune_runs}
+    few = RECIPES['val_long3_labels1k_writes0.25']  # scratch's pair: val_long3_labels1k
+    assert (few.steps, few.labels, few.reinit, few.split) == (3, 1000, ('writes*0.25', ), 'val')
     assert PretrainRun('lmim_t16').teacher_stage == 'pretrain_mae_16x'
     assert long.pretrain_runs[0].method == 'mae_16x'  # the longest teacher starts first
     probes = study.probe_stage_names()

@@ -163,6 +163,11 @@ RECIPES = {
     **{f'val_long3_labels{n // 1000}k': Recipe(f'validation split, 3x the steps, {n:,} labels',
                                                steps=3, labels=n, split='val')
        for n in (1000, 3000)},
+    # few labels, where the small-data SSL papers see their gains: the pretrained init with
+    # its stream put back to random weights' RMS, at 3x the steps (scratch: val_long3_labels*)
+    **{f'val_long3_labels{n // 1000}k_writes0.25': Recipe(
+        f'validation split, 3x the steps, {n:,} labels, block writes x0.25', steps=3,
+        labels=n, split='val', reinit=('writes*0.25', )) for n in (1000, 3000)},
 }
 
 
