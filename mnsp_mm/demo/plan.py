@@ -154,8 +154,9 @@ RECIPES = {
                                   reinit=(f'writes*{a:g}', )) for a in (0.125, 0.25)},
     # the same, at 3x the steps: the pretrained init with its stream put back to random
     # weights' RMS (a = 0.25 for the 4x and 16x encoders), where it leaves the plateau
-    'val_long3_writes0.25': Recipe('validation split, 3x the steps, block writes x0.25',
-                                   steps=3, split='val', reinit=('writes*0.25', )),
+    **{f'val_long3_writes{a:g}': Recipe(f'validation split, 3x the steps, block writes x{a:g}',
+                                        steps=3, split='val', reinit=(f'writes*{a:g}', ))
+       for a in (0.125, 0.25)},
     # the label curve on the validation split, at the common steps and at 3x (where a
     # pretrained init has left the plateau: docs/study.md)
     **{f'val_labels{n // 1000}k': Recipe(f'validation split, {n:,} labels', labels=n,

@@ -105,7 +105,11 @@ PROFILES['nsp_variants'] = Profile(
     **_SIZES, methods=('mae', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only', 'mnsp_nsp_mim')
     + NSP_VARIANTS, reading_probe=10000,
     recipes=(('scratch', 'val'), ) + tuple(
-        (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS))
+        (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS) + tuple(
+        # off the plateau: 3x the steps with the stream scaled back by MAE 1x's factor (the
+        # same stream RMS, ~6.3-6.7); scratch's pair is regime_seeds' scratch:val_long3
+        (m, 'val_long3_writes0.125') for m in ('mae', 'mnsp', 'mnsp_mim_only',
+                                               'mnsp_nsp_residual')))
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
 # of 2-10 characters, drawn in mixed case; labels are lower case (36 classes, the alphabet
