@@ -133,6 +133,8 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'mnsp_2_scales': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mae_4x': {'loss'},
         'mae_16x': {'loss'}, 'lmim_t16': {'loss_mim', 'loss_align'},
         'mnsp_t16': {'loss_nsp', 'loss_mim', 'loss_mla'},
+        'mnsp_16x': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mnsp_nsp_only_16x': {'loss_nsp'},
+        'mnsp_mim_only_16x': {'loss_mim'},
         **{m: {'loss'} for m in METHODS if METHODS[m].group == 'recipe'},
         **{m: {'loss_nsp', 'loss_mim', 'loss_mla'} for m in METHODS
            if METHODS[m].group == 'nsp_variant'}}[method]
@@ -399,7 +401,7 @@ def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_
     """Issue #24's comparison: MIM-only, full MNSP and every NSP variant pretrained at the
     demo budget from the same MAE teacher, each read by the reading probe and fine-tuned on
     the validation split; no variant is fine-tuned on a test set."""
-    from mnsp_mm.demo.profiles import NSP_VARIANTS
+    from mnsp_mm.demo.profiles import ATTENTION_16X, NSP_VARIANTS
     P = PROFILES['nsp_variants']
     assert P.pretrain_iters == PROFILES['default'].pretrain_iters and P.reading_probe
     assert len(NSP_VARIANTS) >= 4
@@ -407,7 +409,12 @@ def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_
     compared = ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS
     assert [r.method for r in study.pretrain_runs] == ['mae', 'mnsp', 'mnsp_mim_only',
                                                        'mnsp_nsp_only', 'mnsp_nsp_mim',
-                                                       *NSP_VARIANTS]
+                                                       *NSP_VARIANTS, *ATTENTION_16X]
+    for m in ATTENTION_16X:  # label-free rows: 16x the images, the same MAE 1x teacher
+        method = METHODS[m]
+        assert method.budget == 16 and method.teacher_method == 'mae'
+        assert method.config == METHODS[m[:-len('_16x')]].config
+        assert not [r for r in study.finetune_runs if r.init == m]
     for m in NSP_VARIANTS:
         method = METHODS[m]
         assert method.group == 'nsp_variant' and method.reference == 'mnsp' and method.teacher

@@ -101,9 +101,13 @@ PROFILES = {
 # the pairing reference of the validation table).
 NSP_VARIANTS = ('mnsp_mim_no_context', 'mnsp_nsp_residual', 'mnsp_nsp_mask_queries',
                 'mnsp_nsp_ramp', 'mnsp_mla_stop_grad')
+# the attention claim at the budget where MAE's attention became local (16x its images):
+# MNSP, MIM alone and NSP alone, label-free (no fine-tuning stage; ~43, 38 and 23 minutes:
+# the longest first, so that two of them side by side end close together)
+ATTENTION_16X = ('mnsp_16x', 'mnsp_mim_only_16x', 'mnsp_nsp_only_16x')
 PROFILES['nsp_variants'] = Profile(
     **_SIZES, methods=('mae', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only', 'mnsp_nsp_mim')
-    + NSP_VARIANTS, reading_probe=10000,
+    + NSP_VARIANTS + ATTENTION_16X, reading_probe=10000,
     recipes=(('scratch', 'val'), ) + tuple(
         (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS) + tuple(
         # off the plateau: 3x the steps with the stream scaled back by MAE 1x's factor (the
