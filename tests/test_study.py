@@ -425,7 +425,8 @@ def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_
     # off the plateau: 3x the steps, the stream scaled back by MAE 1x's factor
     off = {f'{m}:val_long3_writes0.125' for m in ('mae', 'mnsp', 'mnsp_mim_only',
                                                   'mnsp_nsp_residual')}
-    assert {r.row for r in val} == {'scratch:val'} | {f'{m}:val' for m in compared} | off
+    assert {r.row for r in val} == {'scratch:val', 'scratch:val_long3'} | {
+        f'{m}:val' for m in compared} | off
     assert all(study.eval_sets(r) == ['val_regular', 'val_default'] for r in val)
     probes = study.probe_stage_names()
     assert set(probes) == {'probe_random'} | {f'probe_{r.stage}' for r in study.pretrain_runs}

@@ -108,10 +108,10 @@ ATTENTION_16X = ('mnsp_16x', 'mnsp_mim_only_16x', 'mnsp_nsp_only_16x')
 PROFILES['nsp_variants'] = Profile(
     **_SIZES, methods=('mae', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only', 'mnsp_nsp_mim')
     + NSP_VARIANTS + ATTENTION_16X, reading_probe=10000,
-    recipes=(('scratch', 'val'), ) + tuple(
+    recipes=(('scratch', 'val'), ('scratch', 'val_long3')) + tuple(
         (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS) + tuple(
         # off the plateau: 3x the steps with the stream scaled back by MAE 1x's factor (the
-        # same stream RMS, ~6.3-6.7); scratch's pair is regime_seeds' scratch:val_long3
+        # same stream RMS, ~6.3-6.7), paired with scratch at 3x the steps
         (m, 'val_long3_writes0.125') for m in ('mae', 'mnsp', 'mnsp_mim_only',
                                                'mnsp_nsp_residual')))
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
