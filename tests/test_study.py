@@ -400,16 +400,18 @@ def test_regime_tables_tool_reads_the_finished_validation_rows(tmp_path, capsys)
 def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_path):
     """Issue #24's comparison: MIM-only, full MNSP and every NSP variant pretrained at the
     demo budget from the same MAE teacher, each read by the reading probe and fine-tuned on
-    the validation split; no variant is fine-tuned on a test set."""
+    the validation split; no variant is fine-tuned on a test set. The attention claim's
+    16x rows are label-free; the robustness rows read the test sets once."""
     from mnsp_mm.demo.profiles import ATTENTION_16X, NSP_VARIANTS
     P = PROFILES['nsp_variants']
     assert P.pretrain_iters == PROFILES['default'].pretrain_iters and P.reading_probe
     assert len(NSP_VARIANTS) >= 4
     study = _study('nsp_variants', tmp_path)
     compared = ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS
-    assert [r.method for r in study.pretrain_runs] == ['mae', 'mnsp', 'mnsp_mim_only',
-                                                       'mnsp_nsp_only', 'mnsp_nsp_mim',
-                                                       *NSP_VARIANTS, *ATTENTION_16X]
+    # the teachers first (the longest first), then MNSP, then in the profile's order
+    assert [r.method for r in study.pretrain_runs] == [
+        'mae_16x', 'mae', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only', 'mnsp_nsp_mim',
+        *NSP_VARIANTS, *ATTENTION_16X, 'lmim_t16', 'mnsp_t16']
     for m in ATTENTION_16X:  # label-free rows: 16x the images, the same MAE 1x teacher
         method = METHODS[m]
         assert method.budget == 16 and method.teacher_method == 'mae'
@@ -428,6 +430,18 @@ def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_
     assert {r.row for r in val} == {'scratch:val', 'scratch:val_long3'} | {
         f'{m}:val' for m in compared} | off
     assert all(study.eval_sets(r) == ['val_regular', 'val_default'] for r in val)
+    # the robustness claim: the test sets, once, in the treatment the validation split chose
+    robust = {'finetune_scratch_long3': None, 'finetune_mae_16x_long3_writes0.25': 'mae_16x',
+              'finetune_lmim_t16_long3_writes0.25': 'lmim_t16',
+              'finetune_mnsp_t16_long3_writes0.25': 'mnsp_t16'}
+    runs = {r.stage: r for r in study.finetune_runs if r.stage in robust}
+    assert set(runs) == set(robust)
+    for stage, r in runs.items():
+        assert r.recipe_spec.split == 'test' and r.recipe_spec.steps == 3
+        assert study.eval_sets(r) == list(TEST_SETS)
+        assert r.recipe_spec.reinit == (('writes*0.25', ) if robust[stage] else ())
+        assert (r.pretrain.stage if r.pretrain else None) == (
+            robust[stage] and f'pretrain_{robust[stage]}')
     probes = study.probe_stage_names()
     assert set(probes) == {'probe_random'} | {f'probe_{r.stage}' for r in study.pretrain_runs}
     # the comparison's --only patterns select exactly these stages (and what they need)
@@ -440,6 +454,8 @@ def test_nsp_variants_plan_reads_every_variant_on_the_validation_split_only(tmp_
     assert study.selected(deps) == set(deps) - {r.stage for r in study.finetune_runs
                                                 if not r.stage.endswith('_val')} | {
         'render', 'validation'}
+    study.args.only = ['finetune_scratch_long3', 'finetune_*_long3_writes0.25']
+    assert {s for s in study.selected(deps) if s.startswith('finetune_')} == set(robust)
 
 
 def test_nsp_variant_validation_rows_are_paired_with_mnsp(tmp_path):

@@ -105,15 +105,21 @@ NSP_VARIANTS = ('mnsp_mim_no_context', 'mnsp_nsp_residual', 'mnsp_nsp_mask_queri
 # MNSP, MIM alone and NSP alone, label-free (no fine-tuning stage; ~43, 38 and 23 minutes:
 # the longest first, so that two of them side by side end close together)
 ATTENTION_16X = ('mnsp_16x', 'mnsp_mim_only_16x', 'mnsp_nsp_only_16x')
+# the robustness claim (per test category, paired): MNSP against the single-scale baselines
+# MAE and LMIM in the setting closest to scratch (docs/study.md: the 16x teacher, 3x the
+# steps, the stream scaled back), and scratch at 3x the steps; the test sets, read once
+ROBUSTNESS_ROWS = (('scratch', 'long3'), *[(m, 'long3_writes0.25')
+                                           for m in ('mae_16x', 'lmim_t16', 'mnsp_t16')])
 PROFILES['nsp_variants'] = Profile(
-    **_SIZES, methods=('mae', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only', 'mnsp_nsp_mim')
-    + NSP_VARIANTS + ATTENTION_16X, reading_probe=10000,
+    **_SIZES, methods=('mae', 'mae_16x', 'mnsp', 'mnsp_mim_only', 'mnsp_nsp_only',
+                       'mnsp_nsp_mim') + NSP_VARIANTS + ATTENTION_16X + ('lmim_t16', 'mnsp_t16'),
+    reading_probe=10000,
     recipes=(('scratch', 'val'), ('scratch', 'val_long3')) + tuple(
         (m, 'val') for m in ('mnsp', 'mnsp_mim_only') + NSP_VARIANTS) + tuple(
         # off the plateau: 3x the steps with the stream scaled back by MAE 1x's factor (the
         # same stream RMS, ~6.3-6.7), paired with scratch at 3x the steps
         (m, 'val_long3_writes0.125') for m in ('mae', 'mnsp', 'mnsp_mim_only',
-                                               'mnsp_nsp_residual')))
+                                               'mnsp_nsp_residual')) + ROBUSTNESS_ROWS)
 # What the crops say (mnsp_mm/synth/text.py): words of the training vocabulary (wordfreq's
 # most frequent English words; a tenth is held out), random letter/digit strings and numbers
 # of 2-10 characters, drawn in mixed case; labels are lower case (36 classes, the alphabet
