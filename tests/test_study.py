@@ -469,3 +469,43 @@ def test_nsp_variant_validation_rows_are_paired_with_mnsp(tmp_path):
     assert f'| {row_label("mnsp:val")} |' in variant and 'no measurable difference' in variant
     mnsp = next(line for line in table if line.startswith(f'| {row_label("mnsp:val")} |'))
     assert f'| {row_label("scratch:val")} |' in mnsp and '-66.7' in mnsp
+
+
+def test_regime_tables_test_pairs_read_each_category_apart(tmp_path, capsys):
+    """--test-pair: the done test rows' OOV reading per set, and each pair's paired
+    difference per set (the robustness claim's table); a set where the two rows read the
+    same crops alike shows no measurable difference, one where they differ shows it."""
+    spec = importlib.util.spec_from_file_location(
+        'regime_tables', ROOT / 'tools' / 'analysis' / 'regime_tables.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    finetune = tmp_path / 'render' / 'finetune'
+    finetune.mkdir(parents=True)
+    (finetune / 'textrecog_train.json').write_text(json.dumps(dict(data_list=[
+        dict(img_path='a.png', instances=[dict(text='seen')])])))
+    (tmp_path / 'render' / 'done.json').write_text(json.dumps(dict(finetune=str(finetune))))
+    mnsp_better = 'low_res'
+    for stage, row in (('finetune_scratch_long3', 'scratch'),
+                       ('finetune_mnsp_t16_long3_writes0.25', 'mnsp')):
+        folder = tmp_path / stage / 'predictions'
+        folder.mkdir(parents=True)
+        for s in TEST_SETS:
+            with open(folder / f'{s}.jsonl', 'w') as f:
+                for i in range(40):
+                    good = i % 2 == 0 or (row == 'mnsp' and s == mnsp_better)
+                    f.write(json.dumps(dict(gt=f'w{i}', pred=f'w{i}' if good else 'x')) + '\n')
+        (tmp_path / stage / 'done.json').write_text(json.dumps(dict(predictions=str(folder))))
+    with pytest.raises(SystemExit, match=r"test rows \['mae_16x:long3_writes0.25'\] are not"):
+        tool.main([str(tmp_path), '--profile', 'nsp_variants', '--test-pair',
+                   'mae_16x:long3_writes0.25', 'scratch:long3'])
+    tool.main([str(tmp_path), '--profile', 'nsp_variants', '--test-pair',
+               'mnsp_t16:long3_writes0.25', 'scratch:long3'])
+    out = capsys.readouterr().out.rstrip().splitlines()
+    assert out[-2].startswith('|---|---|') and out[-3].split(' | ')[2:-1] == list(TEST_SETS)
+    cells = out[-1].split(' | ')[2:]
+    for s, cell in zip(TEST_SETS, cells):
+        assert ('(no measurable difference)' in cell) == (s != mnsp_better), (s, cell)
+    assert cells[list(TEST_SETS).index(mnsp_better)].startswith('+50.0')
+    assert cells[-1].startswith('+6.2 [')  # the mean of the sets: 50 / 8 points
+    row = next(line for line in out if line.startswith('| scratch, fine-tuned with 3x'))
+    assert '50.0 [' in row  # every set of scratch reads half its crops

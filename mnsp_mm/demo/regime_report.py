@@ -151,10 +151,30 @@ def paired_lines(study, rows: Mapping[str, list], pairs) -> List[str]:
     return out
 
 
-def done_validation_rows(study) -> Dict[str, list]:
-    """Validation row -> its runs, for the rows whose every run has finished."""
+def per_set_lines(table, pairs) -> List[str]:
+    """Row a minus row b on each test set's OOV crops and on their mean, paired, for each
+    ``(a, b)`` of ``pairs`` (display labels of ``table``): the per-category reading that a
+    robustness claim is about.
+
+    Raises:
+        KeyError: a label ``table`` does not hold, naming it.
+    """
+    missing = sorted({r for pair in pairs for r in pair} - set(table.word))
+    if missing:
+        raise KeyError(f'test rows {missing} are not done; done: {sorted(table.word)}')
+    out = ['| row | minus | ' + ' | '.join(table.sets) + ' | mean of the sets |',
+           '|---|---|' + '---|' * (len(table.sets) + 1)]
+    for a, b in pairs:
+        cells = [_diff(table.difference(a, b, set_name=s)) for s in table.sets]
+        out.append(f'| {a} | {b} | ' + ' | '.join(cells) + f' | {_diff(table.difference(a, b))} |')
+    return out
+
+
+def done_rows(study, split: str = 'val') -> Dict[str, list]:
+    """Row of ``split`` (``'val'`` or ``'test'``) -> its runs, for the rows whose every run
+    has finished."""
     from .report import row_runs
-    return {row: runs for row, runs in row_runs(study, 'val').items()
+    return {row: runs for row, runs in row_runs(study, split).items()
             if all(r.stage in study.records for r in runs)}
 
 

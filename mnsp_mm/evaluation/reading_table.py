@@ -102,9 +102,15 @@ class ReadingTable:
             return None
         return bootstrap_mean(values, strata, self.num, seed=self.seed)
 
-    def difference(self, a: str, b: str, part: str = 'oov', metric: str = 'word') -> Interval:
-        """Paired ``a - b`` on the mean over sets of ``part``, with its interval."""
+    def difference(self, a: str, b: str, part: str = 'oov', metric: str = 'word',
+                   set_name: Optional[str] = None) -> Interval:
+        """Paired ``a - b`` on the mean over sets of ``part`` (or on one set's crops of
+        ``part``), with its interval."""
         scores = self.word if metric == 'word' else self.ned
+        if set_name is not None:
+            keep = self._keep(set_name, part)
+            return paired_difference(scores[a][set_name][keep], scores[b][set_name][keep],
+                                     None, self.num, seed=self.seed)
         va, strata = self._pick(scores[a], part)
         vb, _ = self._pick(scores[b], part)
         return paired_difference(va, vb, strata, self.num, seed=self.seed)
