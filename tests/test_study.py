@@ -63,7 +63,7 @@ def test_bad_plans_name_the_profile_field():
 
 
 @pytest.mark.parametrize('profile', ['default', 'study', 'regime', 'regime_long',
-                                     'nsp_variants'])
+                                     'nsp_variants', 'regime_confirm'])
 def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
     """Budget accounting: iterations x batch is one number for every pretraining run of a
     profile, no run starts from another run's weights, and each teacher is its seed's MAE
@@ -509,3 +509,27 @@ def test_regime_tables_test_pairs_read_each_category_apart(tmp_path, capsys):
     assert cells[-1].startswith('+6.2 [')  # the mean of the sets: 50 / 8 points
     row = next(line for line in out if line.startswith('| scratch, fine-tuned with 3x'))
     assert '50.0 [' in row  # every set of scratch reads half its crops
+
+
+def test_regime_confirm_reads_the_validation_choice_on_the_test_sets_with_3_seeds(tmp_path):
+    """Issue #22's criterion (a): the validation split's best row off the plateau and
+    scratch, both at 3x the steps, 3 fine-tuning seeds each, on every test set; scratch's
+    seed 0 is the robustness rows' stage (one run, shared)."""
+    study = _study('regime_confirm', tmp_path)
+    rows = {}
+    for r in study.finetune_runs:
+        if r.recipe:
+            rows.setdefault(r.row, []).append(r)
+    assert set(rows) == {'scratch:long3', 'mnsp_mim_only:long3_writes0.125'}
+    for row, runs in rows.items():
+        assert [r.stage for r in runs] == [runs[0].stage + s for s in ('', '_ft1', '_ft2')]
+        for r in runs:
+            assert r.recipe_spec.split == 'test' and r.recipe_spec.steps == 3
+            assert study.eval_sets(r) == list(TEST_SETS)
+    mim = rows['mnsp_mim_only:long3_writes0.125']
+    assert {r.recipe_spec.reinit for r in mim} == {('writes*0.125', )}
+    assert {r.pretrain.stage for r in mim} == {'pretrain_mnsp_mim_only'}
+    shared = _study('nsp_variants', tmp_path / 'nsp')
+    assert rows['scratch:long3'][0].stage in {r.stage for r in shared.finetune_runs}
+    assert study.params(stage='finetune_scratch_long3') == shared.params(
+        stage='finetune_scratch_long3')
