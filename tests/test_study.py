@@ -16,10 +16,16 @@ from mnsp_mm.evaluation.reading_table import ReadingTable
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _study(profile, tmp_path):
-    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
+def _tool(path):
+    """A script under tools/ loaded as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / 'tools' / path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def _study(profile, tmp_path):
+    tool = _tool('demo.py')
     study = tool.Study(tool.parse_args(['--profile', profile, '--work-dir', str(tmp_path)]))
     study.records['render'] = dict(pool=str(tmp_path / 'pool'))
     for run in study.pretrain_runs:
@@ -362,10 +368,7 @@ def test_regime_tables_tool_reads_the_finished_validation_rows(tmp_path, capsys)
     """tools/analysis/regime_tables.py: the validation rows whose stages are done, paired,
     with their fine-tuning curves; rows not yet run are left out."""
     from mnsp_mm.demo.profiles import VAL_SETS
-    spec = importlib.util.spec_from_file_location(
-        'regime_tables', ROOT / 'tools' / 'analysis' / 'regime_tables.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _tool('analysis/regime_tables.py')
     with pytest.raises(SystemExit, match='no validation row of profile regime is done'):
         tool.main([str(tmp_path), '--profile', 'regime'])
     for stage, good in (('finetune_scratch_val', 3), ('finetune_mae_val', 1)):
@@ -475,10 +478,7 @@ def test_regime_tables_test_pairs_read_each_category_apart(tmp_path, capsys):
     """--test-pair: the done test rows' OOV reading per set, and each pair's paired
     difference per set (the robustness claim's table); a set where the two rows read the
     same crops alike shows no measurable difference, one where they differ shows it."""
-    spec = importlib.util.spec_from_file_location(
-        'regime_tables', ROOT / 'tools' / 'analysis' / 'regime_tables.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _tool('analysis/regime_tables.py')
     finetune = tmp_path / 'render' / 'finetune'
     finetune.mkdir(parents=True)
     (finetune / 'textrecog_train.json').write_text(json.dumps(dict(data_list=[
