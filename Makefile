@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+BENCH_DEMO_ARGS ?=
 
 .PHONY: env demo study test bench clean-env
 
@@ -20,8 +21,10 @@ study: env
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# the paper configs (ViT-S/4), then the demo's size with its speed levers on and off
 bench: env
 	$(PY) tools/benchmark.py $(BENCH_ARGS)
+	$(PY) tools/benchmark.py --size demo --out work_dirs/benchmark/demo_steps.json $(BENCH_DEMO_ARGS)
 
 clean-env:
 	rm -rf $(VENV)

@@ -84,3 +84,9 @@ def register_function(name: str) -> Callable[[Callable], Callable]:
         FUNCTIONS.register_module(name=name, module=fn, force=True)
         return fn
     return wrap
+
+
+def register_optim_wrapper(scopes: Sequence[str] = ('mmpretrain', 'mmocr')
+                           ) -> Callable[[type], type]:
+    """Class decorator: register an optimiser wrapper in ``OPTIM_WRAPPERS`` of each scope."""
+    return _register('OPTIM_WRAPPERS', scopes)

@@ -33,13 +33,16 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
     out = tmp_path / 'bench.json'
     run('tools/benchmark.py', '--tiny', '--algos', 'mnsp', '--steps', '1', '--warmup', '0',
         '--batch', '2', '--profile-repeats', '1', '--stall-steps', '1', '--decode-batch', '2',
-        '--interleave', '1', '--out', out)
+        '--interleave', '1', '--levers', 'fp32', 'bf16', '--lever-threads', '1',
+        '--lever-rounds', '1', '--out', out)
     result = json.loads(out.read_text())
     assert set(result['results']) == {'mnsp'} and result['matmul_peak_gflops'] > 0
     for r in result['results'].values():
         assert r['step_s'] > 0 and r['peak_mb'] > 0
         assert r['flops']['forward_gmac'] > 0 and 0 < r['fraction_of_peak'] < 1
         assert 0 <= r['stall']['stall_fraction'] < 1 and r['breakdown']
+        shares = r['op_shares']
+        assert shares['matmul_s'] > 0 and shares['other_s'] > 0 and shares['ops']
     assert result['results']['mnsp']['flops']['teacher_gmac'] > 0
     assert len(result['interleaved']['mnsp']['step_times']) == 1
     rec = result['recognizer']
@@ -51,7 +54,8 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
     table = out.with_suffix('.md').read_text()
     for text in ('| mnsp |', '% of peak', 'fine-tuning (MAERec)', 'early exit',
                  'NSP decoder + loss', 'GFLOP = 2 x GMAC',
-                 'Steps taken in turn'):
+                 'Steps taken in turn', 'Time in dense products', 'Speed levers',
+                 '| mnsp | bf16 | 1 |'):
         assert text in table, text
 
 
@@ -172,3 +176,24 @@ def test_the_child_process_entry_says_how_to_run_it():
     res = subprocess.run([sys.executable, '-m', 'mnsp_mm.bench'], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode != 0 and 'started by tools/benchmark.py' in res.stderr
+
+
+def test_levers_take_the_same_step_and_name_what_they_refuse():
+    """Each lever is built from the same weights and takes the first step on the same masks:
+    the channels-last stem is fp32's loss to rounding, bf16 close to it; bad names are refused."""
+    config = {'mae': bench.CONFIGS['demo']['mae']}
+    rows = bench.lever_rows(config, 2, 1, ['fp32', 'cl', 'cl+bf16'], [1])
+    by = {r['lever']: r for r in rows}
+    assert set(by) == {'fp32', 'cl', 'cl+bf16'} and by['fp32']['x_fp32'] == 1
+    assert by['cl']['loss_rel_diff'] < 1e-4 and by['cl+bf16']['loss_rel_diff'] < 2e-2
+    assert all(r['median_s'] > 0 and len(r['step_times']) == 1 and r['compile_s'] == 0
+               for r in rows)
+    assert torch.get_num_threads() >= 1
+    with pytest.raises(ValueError, match="unknown lever.*'fp16'.*'cl\\+bf16'"):
+        bench.lever_rows(config, 2, 1, ['fp32', 'fp16'], [1])
+    with pytest.raises(ValueError, match="lack 'fp32'"):
+        bench.lever_rows(config, 2, 1, ['bf16'], [1])
+    with pytest.raises(ValueError, match='threads must be positive'):
+        bench.lever_rows(config, 2, 1, ['fp32'], [0])
+    with pytest.raises(ValueError, match="stem_channels_last=True needs stem='conv'"):
+        bench.lever_rows({'mae': bench.CONFIGS['tiny']['mae']}, 2, 1, ['fp32', 'cl'], [1])

@@ -72,3 +72,26 @@ def test_pretrained_conv_stem_loads_into_a_recogniser_backbone(tmp_path):
     target.init_weights()
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value), key
+
+
+def test_channels_last_is_the_same_function_and_gradient():
+    """The speed switch computes what the NCHW stem does, forward and backward (fp32 rounding)."""
+    torch.manual_seed(0)
+    plain = ConvStem(48, (8, 8)).train()
+    fast = ConvStem(48, (8, 8), channels_last=True).train()
+    fast.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 3, 32, 128)
+    (a, grid_a), (b, grid_b) = plain(x), fast(x)
+    assert grid_a == grid_b and b.shape == a.shape
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    a.square().mean().backward()
+    b.square().mean().backward()
+    for (name, p), q in zip(plain.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_stem_channels_last_needs_the_conv_stem():
+    assert TextViT(arch='tiny', patch_size=8, stem='conv',
+                   stem_channels_last=True).patch_embed.channels_last
+    with pytest.raises(ValueError, match="stem_channels_last=True needs stem='conv'"):
+        TextViT(arch='tiny', stem_channels_last=True)

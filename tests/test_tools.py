@@ -57,11 +57,28 @@ def test_config_scope_is_checked(tmp_path):
         load_config(str(tmp_path / 'nope.py'))
 
 
-def test_amp_needs_a_gpu_here():
+def test_amp_is_bf16_autocast_on_a_cpu(tmp_path, pool):
+    """``--amp`` on a CPU: BF16OptimWrapper (mmengine's AMP wrapper needs a GPU); a run under it
+    computes its forward in bf16 and keeps fp32 weights, so its checkpoint is the usual one."""
     if torch.cuda.is_available():
-        pytest.skip('a GPU is present')
-    with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
-        load_config(TINY_MAE, amp=True)
+        pytest.skip('a GPU is present: --amp is AmpOptimWrapper there')
+    from mnsp_mm.apis import build_runner
+    cfg = load_config(TINY_MAE, amp=True, work_dir=str(tmp_path), cfg_options={
+        'train_dataloader.dataset.sources': [str(pool)], 'train_dataloader.batch_size': 4,
+        'train_cfg.max_iters': 2})
+    assert cfg.optim_wrapper.type == 'BF16OptimWrapper'
+    runner = build_runner(cfg)
+    seen = []
+    head = runner.model.neck.decoder_pred if hasattr(runner.model.neck, 'decoder_pred') else \
+        next(m for m in runner.model.modules() if isinstance(m, torch.nn.Linear))
+    head.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    runner.train()
+    assert seen and set(seen) == {torch.bfloat16}
+    state = torch.load(tmp_path / 'iter_2.pth', map_location='cpu', weights_only=False)
+    assert all(v.dtype == torch.float32 for v in state['state_dict'].values()
+               if v.is_floating_point())
+    with pytest.raises(ValueError, match="optim_wrapper.type OptimWrapper.*'LayerDecay"):
+        load_config(TINY_MAE, amp=True, cfg_options={'optim_wrapper.type': 'LayerDecayX'})
 
 
 def test_paper_config_recipe():

@@ -2,6 +2,8 @@
 
     python tools/benchmark.py                            # paper-size ViT-S/4 at 32x128, batch 16
     python tools/benchmark.py --batch 64 --steps 10 --out work_dirs/bench.json
+    python tools/benchmark.py --size demo --out work_dirs/benchmark/demo_steps.json   # + levers
+    python tools/benchmark.py --size demo --levers-only --levers fp32 cl+bf16 compile
     python tools/benchmark.py --tiny --steps 2           # the tiny CPU configs (a smoke)
     python tools/benchmark.py --interleave-only --interleave 3   # just the ratios, robustly
     python tools/benchmark.py --guidance-only            # just LMIM's guidance view, per preset
@@ -18,6 +20,10 @@ are taken in turn in this process for a few rounds: on a shared machine whose lo
 the ratios of those medians are the ones to trust. Last, LMIM's guidance view on one core:
 milliseconds per crop for each ``TextGuidanceAug`` preset and for the official imgaug
 pipeline, and the dataloader workers per GPU that each implies at a GPU step time.
+At the demo's size (``--size demo``) it also takes every speed lever (bf16 autocast, the
+channels-last conv stem, ``torch.compile``; one and two threads) in turn with fp32 eager, in
+one process (``mnsp_mm/bench/levers.py``), and every size reports the step's self time in
+dense products against everything else.
 
 Conventions (also written into the output):
 * ``GMAC``: mmengine counts one multiply-add as one "flop"; we print it as MAC.
@@ -44,10 +50,21 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--algos', nargs='+', default=['mae', 'lmim', 'mnsp'],
                    choices=['mae', 'lmim', 'mnsp'])
-    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--size', choices=['paper', 'demo', 'tiny'], default='paper',
+                   help="paper: ViT-S/4 at 32x128; demo: the demo's 4-layer 96-d ViT with 8x8 "
+                        'patches and a conv stem; tiny: the smoke configs')
+    p.add_argument('--batch', type=int, default=None,
+                   help='default: 16 (paper, tiny), 64 (demo, its config)')
     p.add_argument('--steps', type=int, default=5, help='timed steps')
     p.add_argument('--warmup', type=int, default=1, help='untimed steps first')
-    p.add_argument('--tiny', action='store_true', help='the tiny CPU configs')
+    p.add_argument('--tiny', action='store_true', help='shorthand for --size tiny')
+    p.add_argument('--levers', nargs='*', default=None,
+                   help="levers taken in turn with fp32 ('fp32', or bf16 / cl / compile joined "
+                        "by '+'); default with --size demo: fp32 bf16 cl cl+bf16, else none")
+    p.add_argument('--lever-threads', type=int, nargs='+', default=[1, 2],
+                   help='intra-op thread counts each lever is measured at')
+    p.add_argument('--lever-rounds', type=int, default=5, help='timed rounds of the levers')
+    p.add_argument('--levers-only', action='store_true', help='only the lever table')
     p.add_argument('--profile-repeats', type=int, default=2,
                    help='timed runs of the per-part breakdown (0 skips it)')
     p.add_argument('--stall-steps', type=int, default=4,
@@ -72,8 +89,14 @@ def parse_args():
                    help='crops per GPU step (default 64, the LMIM configs)')
     p.add_argument('--out', default='work_dirs/benchmark/pretrain_steps.json')
     args = p.parse_args()
+    if args.tiny:
+        args.size = 'tiny'
     if args.guidance_crops is None:
-        args.guidance_crops = 4 if args.tiny else 200
+        args.guidance_crops = 4 if args.size == 'tiny' else 200
+    if args.levers is None:
+        args.levers = ['fp32', 'bf16', 'cl', 'cl+bf16'] if args.size == 'demo' else []
+    if args.levers_only and not args.levers:
+        p.error('--levers-only needs --levers (or --size demo)')
     return args
 
 
@@ -116,11 +139,21 @@ def write(out: Path, result: dict, table: str) -> None:
     print(table + f'\nwritten: {out} and {out.with_suffix(".md")}')
 
 
+def levers(args, configs: dict) -> dict:
+    """The lever rows (``mnsp_mm.bench.levers``) with the settings they were taken at."""
+    from mnsp_mm import bench
+    rows = bench.lever_rows(configs, args.batch, args.lever_rounds, args.levers,
+                            args.lever_threads)
+    return dict(rounds=args.lever_rounds, threads=args.lever_threads, rows=rows)
+
+
 def main():
     args = parse_args()
     import mnsp_mm  # noqa: F401  (registers our modules)
     from mnsp_mm import bench
-    size = 'tiny' if args.tiny else 'paper'
+    size = args.size
+    if args.batch is None:
+        args.batch = bench.DEFAULT_BATCH[size]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     configs = {algo: bench.CONFIGS[size][algo] for algo in args.algos}
@@ -129,6 +162,9 @@ def main():
         result = dict(size=size, batch=args.batch, machine=machine(), interleaved=bench.interleaved(
             configs, args.batch, args.interleave, args.warmup, device, dtype))
         return write(out, result, '\n'.join(bench.interleaved_table(result)) + '\n')
+    if args.levers_only:
+        result = dict(size=size, batch=args.batch, machine=machine(), levers=levers(args, configs))
+        return write(out, result, '\n'.join(bench.lever_table(result)) + '\n')
     if args.guidance_only:
         result = dict(machine=machine(), guidance=bench.bench_guidance(
             args.guidance_crops, args.gpu_step_s, args.gpu_batch))
@@ -153,6 +189,8 @@ def main():
     if args.interleave:
         result['interleaved'] = bench.interleaved(configs, args.batch, args.interleave,
                                                   args.warmup, device, dtype)
+    if args.levers:
+        result['levers'] = levers(args, configs)
     if args.guidance_crops:
         result['guidance'] = bench.bench_guidance(args.guidance_crops, args.gpu_step_s,
                                                   args.gpu_batch)

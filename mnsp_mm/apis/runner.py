@@ -67,7 +67,8 @@ def load_config(path: str,
         cfg_options: ``--cfg-options`` key/values, merged last-wins.
         work_dir: ``--work-dir``; default ``work_dirs/<config name>``.
         launcher: ``none``, ``pytorch``, ``slurm`` or ``mpi``.
-        amp: switch ``OptimWrapper`` to ``AmpOptimWrapper`` (needs a GPU).
+        amp: mixed precision: ``AmpOptimWrapper`` on a GPU, ``BF16OptimWrapper`` (bf16
+            autocast) on a CPU.
         resume: ``'auto'`` (latest checkpoint in the work dir) or a checkpoint path.
         auto_scale_lr: scale the lr by the real total batch / ``auto_scale_lr.base_batch_size``.
 
@@ -89,15 +90,7 @@ def load_config(path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
     if amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise RuntimeError('--amp needs a CUDA device (mmengine AmpOptimWrapper); '
-                               'none is available here')
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log('AMP is already enabled in the config', 'current', logging.WARNING)
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        set_amp(cfg)
     if resume is not None:
         cfg.resume = True
         from ..engine import find_resumable_checkpoint  # newest that loads, skips explained
@@ -110,6 +103,24 @@ def load_config(path: str,
     add_default_hooks(cfg)  # the reliability hooks every run gets (prepare.DEFAULT_CUSTOM_HOOKS)
     absolute_paths(cfg)  # a dumped copy means the same files from any directory
     return cfg
+
+
+def set_amp(cfg: Config) -> None:
+    """``--amp``: mmengine's ``AmpOptimWrapper`` (dynamic loss scale) on a GPU; on a CPU, whose
+    autocast is bf16 only and needs no loss scale, our ``BF16OptimWrapper``."""
+    import torch
+    current = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    wanted = 'AmpOptimWrapper' if torch.cuda.is_available() else 'BF16OptimWrapper'
+    if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):
+        print_log(f'mixed precision is already enabled in the config ({current})', 'current',
+                  logging.WARNING)
+        return
+    if current != 'OptimWrapper':
+        raise ValueError(f'--amp replaces optim_wrapper.type OptimWrapper, but the config sets '
+                         f'{current!r}; set optim_wrapper.type={wanted} yourself')
+    cfg.optim_wrapper.type = wanted
+    if wanted == 'AmpOptimWrapper':
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def build_runner(cfg: Config):

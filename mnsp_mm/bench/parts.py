@@ -93,3 +93,32 @@ def breakdown(model, opt, inputs, repeats: int, device: str, dtype) -> List[dict
         rows.setdefault(OPTIMIZER, [0., 0.])[0] += (timer(device) - start) / repeats
         opt.zero_grad(set_to_none=True)
     return [dict(part=k, forward_s=f, backward_s=b) for k, (f, b) in rows.items()]
+
+
+# the dense products of a step: linear layers, attention, convolutions, forward and backward
+MATMUL_OPS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm', 'aten::matmul_backward',
+              'aten::_scaled_dot_product_flash_attention_for_cpu',
+              'aten::_scaled_dot_product_flash_attention_for_cpu_backward',
+              'aten::mkldnn_convolution', 'aten::convolution_backward')
+
+
+def op_time_shares(model, inputs, device: str, dtype, top: int = 8) -> Dict:
+    """Where one forward + backward spends its CPU time: dense products against the rest.
+
+    Self CPU time per op name (the profiler's ``key_averages``), summed over the step.
+
+    Returns:
+        ``matmul_s`` (the ops of :data:`MATMUL_OPS`), ``other_s`` (every other op's self
+        time: elementwise, norms, copies, indexing, autograd bookkeeping), ``ops`` (the
+        ``top`` ops by self time: ``[name, seconds, calls]``).
+    """
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with autocast(device, dtype):
+            loss = total_loss(model.loss(inputs, []))
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    rows = [(e.key, e.self_cpu_time_total / 1e6, e.count) for e in prof.key_averages()]
+    matmul = sum(s for k, s, _ in rows if k in MATMUL_OPS)
+    total = sum(s for _, s, _ in rows)
+    return dict(matmul_s=matmul, other_s=total - matmul,
+                ops=[list(r) for r in sorted(rows, key=lambda r: -r[1])[:top]])

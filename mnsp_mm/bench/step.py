@@ -1,19 +1,24 @@
 """Building a config's model with random weights, and timing its training step."""
 import statistics
+from typing import Optional
 
 import torch
 
 from .device import autocast, timer
 
 
-def build_model(config: str):
-    """``(cfg, scope, model)``: the config's model with random weights (teachers included)."""
+def build_model(config: str, cfg_options: Optional[dict] = None):
+    """``(cfg, scope, model)``: the config's model with random weights (teachers included).
+
+    Args:
+        cfg_options: overrides, as ``--cfg-options`` takes them (``{'a.b': value}``).
+    """
     from mmengine.registry import DefaultScope
     from mmocr.registry import MODELS as OCR_MODELS
     from mmpretrain.registry import MODELS as PRE_MODELS
 
     from ..apis import load_config, scope_of
-    cfg = load_config(config)
+    cfg = load_config(config, cfg_options=cfg_options)
     scope = scope_of(cfg)
     teacher = cfg.model.get('target_generator')
     if teacher is not None and teacher.type == 'FrozenTeacher':

@@ -63,6 +63,35 @@ def breakdown_table(result: dict) -> list:
     return lines
 
 
+def op_share_table(result: dict) -> list:
+    lines = ['| algorithm | dense products s | everything else s | share outside products | '
+             'top ops by self time (s, calls) |', '|---|---:|---:|---:|---|']
+    for name, r in result['results'].items():
+        if 'op_shares' not in r:
+            continue
+        o = r['op_shares']
+        top = '; '.join(f'{k.replace("aten::", "")} {t:.3f} ({n})' for k, t, n in o['ops'][:5])
+        lines.append(f"| {name} | {o['matmul_s']:.3f} | {o['other_s']:.3f} | "
+                     f"{100 * o['other_s'] / max(o['matmul_s'] + o['other_s'], 1e-12):.0f}% | "
+                     f"{top} |")
+    return lines
+
+
+def lever_table(result: dict) -> list:
+    levers = result['levers']
+    m = result['machine']
+    lines = [f"Speed levers, each algorithm's step with every lever in turn in one process, "
+             f"batch {result['batch']}, {levers['rounds']} rounds, {m['date']}, load average "
+             f"{_fmt(m.get('load_average'), '.1f')}:", '',
+             '| algorithm | lever | threads | median s / step | images / s | x fp32 (same threads) '
+             '| compile s | first-step loss vs fp32 |', '|---|---|---:|---:|---:|---:|---:|---:|']
+    for r in levers['rows']:
+        lines.append(f"| {r['algo']} | {r['lever']} | {r['threads']} | {r['median_s']:.3f} | "
+                     f"{r['images_per_s']:.1f} | {r['x_fp32']:.2f} | "
+                     f"{r['compile_s']:.0f} | {r['loss_rel_diff']:.1e} |")
+    return lines
+
+
 def stall_table(result: dict) -> list:
     rows = [(k, r['stall']) for k, r in result['results'].items() if 'stall' in r]
     if 'stall' in result.get('recognizer', {}):
@@ -118,6 +147,10 @@ def to_markdown(result: dict) -> str:
     if any('breakdown' in r for r in result['results'].values()):
         lines += ['', 'Step breakdown (one profiled step, split by the parts each algorithm marks in its loss):', '',
                   *breakdown_table(result)]
+    if any('op_shares' in r for r in result['results'].values()):
+        lines += ['', 'Time in dense products (mm, addmm, bmm, attention, convolutions; forward '
+                  'and backward) against everything else, self CPU time of one profiled step:',
+                  '', *op_share_table(result)]
     if any('stall' in r for r in result['results'].values()) or \
             'stall' in result.get('recognizer', {}):
         lines += ['', 'Data loading with the configs\' num_workers (synthetic crops):', '',
@@ -126,6 +159,8 @@ def to_markdown(result: dict) -> str:
         lines += ['', *decoding_table(result['recognizer'])]
     if 'interleaved' in result:
         lines += ['', *interleaved_table(result)]
+    if 'levers' in result:
+        lines += ['', *lever_table(result)]
     if 'guidance' in result:
         lines += ['', *guidance_table(result)]
     lines += ['', 'Conventions:', *[f'- {c}' for c in CONVENTIONS]]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from .parts import breakdown
+from .parts import breakdown, op_time_shares
 from .decoding import bench_decoding, longest_label
 from .device import device_and_dtype, peak_mb
 from .flops import pretrain_flops, recognizer_flops
@@ -47,6 +47,7 @@ def run_pretrain_worker(config, opts: WorkerOptions, cfg, scope, model, data, de
                peak_mb=peak_mb(device), trainable_params_m=trainable / 1e6, step_times=times)
     if opts.profile_repeats:
         out['breakdown'] = breakdown(model, opt, inputs, opts.profile_repeats, device, dtype)
+        out['op_shares'] = op_time_shares(model, inputs, device, dtype)
     if not opts.no_flops:
         out['flops'] = pretrain_flops(model, device)
     if opts.stall_steps and data:

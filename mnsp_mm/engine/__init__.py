@@ -5,12 +5,14 @@
 * :class:`RNGStateHook` -- RNG states in checkpoints, so ``--resume`` repeats the original run;
 * :class:`AtomicCheckpointHook` -- checkpoints a kill cannot truncate (``build_runner`` puts it
   in place of ``CheckpointHook``); :func:`find_resumable_checkpoint` for ``--resume``;
-* :class:`FairShareHook` -- torch threads follow the cores other processes leave free.
+* :class:`FairShareHook` -- torch threads follow the cores other processes leave free;
+* :class:`BF16OptimWrapper` -- bf16 autocast on any device (mmengine's AMP wrapper needs a GPU).
 
 Both default runtimes (``configs/*/_base_/default_runtime.py``) list them in ``custom_hooks``.
 :class:`ProgressHook` (a progress bar and a per-iteration loss file, not registered) is
 added by whoever wants it, e.g. the demo.
 """
+from .bf16 import BF16OptimWrapper
 from .checkpoint import (AtomicCheckpointHook, find_resumable_checkpoint,
                          use_atomic_checkpoints, why_unloadable)
 from .data_health import (ALL_REASONS, COLLATE_NAME, SKIP_KEY, DataHealthHook,
@@ -25,5 +27,5 @@ __all__ = [
     'COLLATE_NAME', 'NonFiniteLossHook', 'NonFiniteLossError', 'non_finite_terms',
     'RNGStateHook', 'get_rng_state', 'set_rng_state', 'AtomicCheckpointHook',
     'find_resumable_checkpoint', 'use_atomic_checkpoints', 'why_unloadable', 'FairShareHook',
-    'ProgressHook', 'read_losses', 'smooth'
+    'ProgressHook', 'read_losses', 'smooth', 'BF16OptimWrapper'
 ]

@@ -12,6 +12,7 @@ linearly or downsample by a fixed 4x, not to an arbitrary (ph, pw) patch size.
 from typing import Sequence, Tuple
 
 from mmengine.model import BaseModule
+import torch
 from torch import Tensor, nn
 
 
@@ -30,13 +31,16 @@ class ConvStem(BaseModule):
         embed_dims: token width C.
         patch_size: ``(ph, pw)``, each a power of two >= 2.
         in_channels: image channels.
+        channels_last: run the convolutions on NHWC tensors (a speed switch, same function up
+            to float rounding): oneDNN's NCHW kernels for these few-channel convolutions
+            and their max-pools are slower on CPU (``make bench``, docs/performance.md).
 
     Shapes:
         forward: (B, in_channels, H, W) -> ``(tokens (B, H/ph * W/pw, C), (H/ph, W/pw))``.
     """
 
     def __init__(self, embed_dims: int, patch_size: Sequence[int], in_channels: int = 3,
-                 init_cfg=None):
+                 channels_last: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         ph, pw = patch_size
         if min(ph, pw) < 2 or ph & (ph - 1) or pw & (pw - 1):
@@ -50,6 +54,7 @@ class ConvStem(BaseModule):
             c_in = c_out
         self.convs = nn.Sequential(*layers, *self._conv(c_in, embed_dims))
         self.projection = nn.Conv2d(embed_dims, embed_dims, 1)
+        self.channels_last = channels_last
 
     @staticmethod
     def _conv(c_in: int, c_out: int) -> list:
@@ -59,5 +64,7 @@ class ConvStem(BaseModule):
                 nn.ReLU(inplace=True)]
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.projection(self.convs(x))
         return x.flatten(2).transpose(1, 2), (x.shape[2], x.shape[3])

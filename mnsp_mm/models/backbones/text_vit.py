@@ -123,6 +123,8 @@ class TextViT(VisionTransformer):
         stem: ``'patch'``: the linear patch projection (ViT, MAERec); ``'conv'``: a small
             CNN down to the patch size (:class:`ConvStem`; power-of-two patches), which a small
             ViT trained on little data needs to learn to read in a few thousand steps.
+        stem_channels_last: the conv stem runs on NHWC tensors (``ConvStem(channels_last)``,
+            a CPU speed switch; same weights and function up to float rounding).
         learnable_pos: train the position table (fine-tuning) instead of fixing it to
             sin-cos (pretraining, as MAE).
         out_type: ``'raw'`` (B, 1+L, C), ``'featmap'`` (B, C, h, w), ``'cls_token'`` (B, C)
@@ -154,6 +156,7 @@ class TextViT(VisionTransformer):
                  img_size: Union[int, Sequence[int]] = (32, 128),
                  patch_size: Union[int, Sequence[int]] = 4,
                  stem: str = 'patch',
+                 stem_channels_last: bool = False,
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = -1,
                  drop_rate: float = 0.,
@@ -191,7 +194,11 @@ class TextViT(VisionTransformer):
             raise ValueError('tuple_output=False needs exactly one entry in out_indices, '
                              f'got {self.out_indices}')
         if stem == 'conv':
-            self.patch_embed = ConvStem(self.embed_dims, patch, in_channels)
+            self.patch_embed = ConvStem(self.embed_dims, patch, in_channels,
+                                        channels_last=stem_channels_last)
+        elif stem_channels_last:
+            raise ValueError("stem_channels_last=True needs stem='conv' (the linear patch "
+                             f'projection has no convolution stack), got stem={stem!r}')
         self.patch_size = patch
         self.learnable_pos = learnable_pos
         self.pos_embed.requires_grad_(learnable_pos)
