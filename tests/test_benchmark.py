@@ -197,3 +197,16 @@ def test_levers_take_the_same_step_and_name_what_they_refuse():
         bench.lever_rows(config, 2, 1, ['fp32'], [0])
     with pytest.raises(ValueError, match="stem_channels_last=True needs stem='conv'"):
         bench.lever_rows({'mae': bench.CONFIGS['tiny']['mae']}, 2, 1, ['fp32', 'cl'], [1])
+
+
+def test_mnsp_ablations_take_a_step_in_the_interleaved_rounds():
+    """`make bench` prices MNSP's ablations beside the methods: each builds with random
+    teachers and takes a step on the inputs its pipeline packs (demo size here: the paper
+    size is the same code on ViT-S configs, which only need to load)."""
+    from mnsp_mm.apis import load_config
+    for config in bench.ABLATION_CONFIGS['paper'].values():
+        assert load_config(str(ROOT / config)).model.type == 'MNSP', config
+    configs = bench.ABLATION_CONFIGS['demo']
+    runs = bench.interleaved(configs, 2, 1, 0, 'cpu', None)
+    assert set(runs) == set(configs)
+    assert all(r['median_s'] > 0 and len(r['step_times']) == 1 for r in runs.values())

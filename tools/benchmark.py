@@ -75,6 +75,8 @@ def parse_args():
     p.add_argument('--interleave', type=int, default=2,
                    help='rounds of steps taken in turn by every algorithm in one process, '
                         'for ratios that a busy machine does not skew (0 skips)')
+    p.add_argument('--no-ablations', action='store_true',
+                   help="leave MNSP's paper-size ablations out of the interleaved rounds")
     p.add_argument('--interleave-only', action='store_true',
                    help='only the interleaved rounds (no workers, decoding or loading)')
     p.add_argument('--guidance-only', action='store_true',
@@ -157,10 +159,13 @@ def main():
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     configs = {algo: bench.CONFIGS[size][algo] for algo in args.algos}
+    # the rounds taken in turn also carry MNSP's ablations (their cost x MAE), unless told not
+    in_turn = dict(configs, **({} if args.no_ablations or 'mnsp' not in args.algos
+                               else bench.ABLATION_CONFIGS.get(size, {})))
     device, dtype = bench.device_and_dtype()
     if args.interleave_only:
         result = dict(size=size, batch=args.batch, machine=machine(), interleaved=bench.interleaved(
-            configs, args.batch, args.interleave, args.warmup, device, dtype))
+            in_turn, args.batch, args.interleave, args.warmup, device, dtype))
         return write(out, result, '\n'.join(bench.interleaved_table(result)) + '\n')
     if args.levers_only:
         result = dict(size=size, batch=args.batch, machine=machine(), levers=levers(args, configs))
@@ -187,7 +192,7 @@ def main():
         result['recognizer'] = bench.spawn(bench.RECOGNIZER_CONFIGS[size], data, opts)
         print('recognizer: done', flush=True)
     if args.interleave:
-        result['interleaved'] = bench.interleaved(configs, args.batch, args.interleave,
+        result['interleaved'] = bench.interleaved(in_turn, args.batch, args.interleave,
                                                   args.warmup, device, dtype)
     if args.levers:
         result['levers'] = levers(args, configs)

@@ -13,7 +13,7 @@
 * :mod:`.worker` -- one config per child process (the protocol between them);
 * :mod:`.tables` -- the markdown report.
 """
-from .configs import CONFIGS, DEFAULT_BATCH, RECOGNIZER_CONFIGS
+from .configs import ABLATION_CONFIGS, CONFIGS, DEFAULT_BATCH, RECOGNIZER_CONFIGS
 from .decoding import bench_decoding
 from .device import device_and_dtype, matmul_peak_gflops
 from .flops import count_macs, pretrain_flops, recognizer_flops
@@ -27,7 +27,7 @@ from .tables import CONVENTIONS, guidance_table, interleaved_table, lever_table,
 from .worker import WorkerOptions, spawn
 
 __all__ = [
-    'CONFIGS', 'DEFAULT_BATCH', 'RECOGNIZER_CONFIGS', 'OUTSIDE', 'breakdown', 'op_time_shares',
+    'ABLATION_CONFIGS', 'CONFIGS', 'DEFAULT_BATCH', 'RECOGNIZER_CONFIGS', 'OUTSIDE', 'breakdown', 'op_time_shares',
     'profile_step', 'bench_decoding', 'SWITCHES', 'lever_rows', 'lever_table',
     'device_and_dtype', 'matmul_peak_gflops',
     'count_macs', 'pretrain_flops', 'recognizer_flops', 'bench_guidance', 'measure_stall',

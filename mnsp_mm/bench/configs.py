@@ -21,4 +21,10 @@ CONFIGS = {
 RECOGNIZER_CONFIGS = {'paper': 'configs/maerec/maerec_text-vit-s_8xb128-coslr-10e_union14m-l.py',
                       'demo': 'configs/demo/finetune.py',
                       'tiny': 'configs/maerec/maerec_text-vit-tiny_1xb32-coslr-200iter_synth.py'}
+# MNSP's ablations: their steps are taken in turn with the three methods' (cost x MAE)
+ABLATIONS = ('mim-only', 'nsp-only', 'nsp-mim', '2-scales', 'pixel-target')
+ABLATION_CONFIGS = {
+    'paper': {f'mnsp {a}': f'configs/mnsp/ablations/mnsp_{a}.py' for a in ABLATIONS + ('guidance', )},
+    'demo': {f'mnsp {a}': f'configs/demo/ablations/mnsp_{a}.py' for a in ABLATIONS},
+}
 DEFAULT_BATCH = {'paper': 16, 'demo': 64, 'tiny': 16}
