@@ -533,3 +533,36 @@ def test_regime_confirm_reads_the_validation_choice_on_the_test_sets_with_3_seed
     assert rows['scratch:long3'][0].stage in {r.stage for r in shared.finetune_runs}
     assert study.params(stage='finetune_scratch_long3') == shared.params(
         stage='finetune_scratch_long3')
+
+
+def test_levers_profile_reads_each_speed_switch_on_the_validation_split(tmp_path):
+    """Issue #23: MAE pretrained and scratch / MAE fine-tuned with each speed lever, 2 seeds,
+    on the validation split only, beside the same rows in fp32 eager; the fp32 rows are the
+    regime profile's stages (a work dir shares them), the lever rows carry their switches."""
+    from mnsp_mm.demo.plan import BF16, CHANNELS_LAST
+    study = _study('levers', tmp_path)
+    assert [r.method for r in study.pretrain_runs] == ['mae', 'mae_cl', 'mae_cl_bf16']
+    assert dict(METHODS['mae_cl'].options) == dict(CHANNELS_LAST)
+    assert dict(METHODS['mae_cl_bf16'].options) == dict(CHANNELS_LAST + BF16)
+    rows = {}
+    for r in study.finetune_runs:
+        if r.recipe:
+            rows.setdefault(r.row, []).append(r)
+    assert set(rows) == {'scratch:val', 'scratch:val_cl', 'scratch:val_cl_bf16', 'mae:val',
+                         'mae_cl:val_cl', 'mae_cl_bf16:val_cl_bf16'}
+    for runs in rows.values():
+        assert [r.seed for r in runs] == [0, 1]
+        assert all(r.recipe_spec.split == 'val' for r in runs)
+    assert dict(rows['scratch:val_cl_bf16'][0].recipe_spec.options) == {
+        'model.backbone.stem_channels_last': True, 'optim_wrapper.type': 'BF16OptimWrapper'}
+    regime = _study('regime', tmp_path / 'regime')
+    for stage in ('pretrain_mae', 'finetune_scratch_val', 'finetune_mae_val'):
+        config = next(r.config if hasattr(r, 'config') else METHODS[r.method].config
+                      for r in study.pretrain_runs + study.finetune_runs if r.stage == stage)
+        assert study.params(config, stage) == regime.params(config, stage), stage
+    # the switches reach the dumped configs
+    cfg_path = study._dump(METHODS['mae_cl_bf16'].config, 'pretrain_mae_cl_bf16',
+                           study.pretrain_options(study.pretrain_runs[2]), tmp_path)
+    from mnsp_mm.apis import load_config
+    cfg = load_config(str(cfg_path))
+    assert cfg.model.backbone.stem_channels_last and cfg.optim_wrapper.type == 'BF16OptimWrapper'

@@ -27,9 +27,10 @@ class Method:
         teacher: it needs the MAE run of its seed as frozen teacher
             (``model.target_generator.checkpoint``).
         group: ``'main'`` (the compared methods: seeds), ``'teacher-free'`` (pixel targets),
-            ``'ablation'`` (one switch off), ``'recipe'``, ``'nsp_variant'`` or
-            ``'attention'`` (read on the validation split or by label-free diagnostics
-            only: no fine-tuning on the test sets).
+            ``'ablation'`` (one switch off), ``'recipe'``, ``'nsp_variant'``,
+            ``'attention'`` or ``'lever'`` (a speed switch; these four are read on the
+            validation split or by label-free diagnostics only: no fine-tuning on the test
+            sets).
         reference: the row it is compared with in the ablation table.
         budget: its images seen as a multiple of the common budget (1 for every compared
             method; the budget rows differ, and say so in their label).
@@ -109,6 +110,16 @@ METHODS.update({
     f'{m}_16x': replace(METHODS[m], label=f'{METHODS[m].label}, 16x the images seen',
                         group='attention', budget=16)
     for m in ('mnsp_nsp_only', 'mnsp_mim_only', 'mnsp')})
+# The speed levers (issue #23, docs/performance.md): MAE pretrained with the channels-last
+# conv stem, and with it under bf16 autocast too; read on the validation split against MAE
+# (does the faster step learn the same encoder?), no test-split rows.
+CHANNELS_LAST = (('model.backbone.stem_channels_last', True), )
+BF16 = (('optim_wrapper.type', 'BF16OptimWrapper'), )
+METHODS.update({
+    'mae_cl': replace(METHODS['mae'], label='MAE, channels-last stem', group='lever',
+                      options=CHANNELS_LAST),
+    'mae_cl_bf16': replace(METHODS['mae'], label='MAE, channels-last stem, bf16 autocast',
+                           group='lever', options=CHANNELS_LAST + BF16)})
 FINETUNE = 'configs/demo/finetune.py'
 
 
@@ -183,6 +194,10 @@ RECIPES = {
     # (issue #24) and the confirmation of the validation split's best row (issue #22), read
     # once, not tuned on
     'long3': Recipe('fine-tuned with 3x the steps', steps=3),
+    # the speed levers on the fine-tune (the stem's switch, and bf16 autocast)
+    'val_cl': Recipe('validation split, channels-last stem', split='val', options=CHANNELS_LAST),
+    'val_cl_bf16': Recipe('validation split, channels-last stem, bf16 autocast', split='val',
+                          options=CHANNELS_LAST + BF16),
     # (x0.125: MAE 1x's factor, for the encoders of the demo budget)
     **{f'long3_writes{a:g}': Recipe(f'fine-tuned with 3x the steps, block writes x{a:g}',
                                     steps=3, reinit=(f'writes*{a:g}', )) for a in (0.125, 0.25)},
@@ -256,7 +271,7 @@ def row_group(row: str) -> str:
 
 
 # method groups chosen on the validation split: no fine-tuning run on the test sets
-VALIDATION_ONLY = ('recipe', 'nsp_variant', 'attention')
+VALIDATION_ONLY = ('recipe', 'nsp_variant', 'attention', 'lever')
 
 
 def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: int,

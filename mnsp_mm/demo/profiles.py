@@ -172,3 +172,10 @@ def run_options(iters: int, seed: int) -> dict:
             'default_hooks.checkpoint.max_keep_ckpts': 1,
             'default_hooks.logger.interval': max(1, iters // 20),
             'randomness.seed': seed}
+# Issue #23's speed levers, read where choices are made (the validation split, 2 fine-tuning
+# seeds): scratch and MAE with each lever against the same rows in fp32 eager; the levers
+# are kept only if the reading shows no measurable difference (docs/performance.md)
+PROFILES['levers'] = Profile(
+    **_SIZES, methods=('mae', 'mae_cl', 'mae_cl_bf16'), recipe_seeds=2,
+    recipes=(('scratch', 'val'), ('scratch', 'val_cl'), ('scratch', 'val_cl_bf16'),
+             ('mae', 'val'), ('mae_cl', 'val_cl'), ('mae_cl_bf16', 'val_cl_bf16')))
