@@ -132,7 +132,9 @@ train_dataloader = dict(
             dict(type='PackInputs'),
         ],
         sources=[
-            dict(path='work_dirs/regime/data/pool/lmdb/pretrain', type='lmdb'),
+            dict(
+                path='/work/main/work_dirs/regime/data/pool/lmdb/pretrain',
+                type='lmdb'),
         ],
         type='UnlabeledTextDataset'),
     num_workers=0,
