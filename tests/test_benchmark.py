@@ -197,6 +197,12 @@ def test_levers_take_the_same_step_and_name_what_they_refuse():
         bench.lever_rows(config, 2, 1, ['fp32'], [0])
     with pytest.raises(ValueError, match="stem_channels_last=True needs stem='conv'"):
         bench.lever_rows({'mae': bench.CONFIGS['tiny']['mae']}, 2, 1, ['fp32', 'cl'], [1])
+    # fp32 is every switch off, also where the config turns one on (the demo's do)
+    from mnsp_mm.bench.levers import channels_last_options
+    assert channels_last_options(bench.CONFIGS['demo']['lmim'], False) == {
+        'model.backbone.stem_channels_last': False,
+        'model.target_generator.backbone.stem_channels_last': False}
+    assert channels_last_options(bench.CONFIGS['tiny']['mae'], False) == {}
 
 
 def test_mnsp_ablations_take_a_step_in_the_interleaved_rounds():

@@ -70,7 +70,9 @@ def parse_args():
     p.add_argument('--stall-steps', type=int, default=4,
                    help='steps on the real pipelines to measure the input stall (0 skips)')
     p.add_argument('--no-flops', action='store_true', help='skip the FLOP analysis')
-    p.add_argument('--decode-batch', type=int, default=32, help='0 skips decoding')
+    p.add_argument('--decode-batch', type=int, default=None,
+                   help='0 skips decoding (default 32; 0 at the demo size, whose CTC head '
+                        'does not decode step by step)')
     p.add_argument('--decode-repeats', type=int, default=1, help='timed decoding runs')
     p.add_argument('--interleave', type=int, default=2,
                    help='rounds of steps taken in turn by every algorithm in one process, '
@@ -95,6 +97,8 @@ def parse_args():
         args.size = 'tiny'
     if args.guidance_crops is None:
         args.guidance_crops = 4 if args.size == 'tiny' else 200
+    if args.decode_batch is None:
+        args.decode_batch = 0 if args.size == 'demo' else 32
     if args.levers is None:
         args.levers = ['fp32', 'bf16', 'cl', 'cl+bf16'] if args.size == 'demo' else []
     if args.levers_only and not args.levers:

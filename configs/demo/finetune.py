@@ -20,7 +20,8 @@ dictionary = dict(_base_.dictionary, dict_file='{{ fileDirname }}/../_base_/text
 # 2.35 after 1000 steps on 30k labels; CTC 1.03 after 600; README, "The demo").
 patch_size = 8
 grid = (32 // patch_size, 128 // patch_size)  # (h, w) tokens of a 32x128 crop
-model = dict(backbone=dict(patch_size=patch_size, stem='conv'),
+# stem_channels_last: the stem on NHWC tensors, the same function and faster (as the pretraining)
+model = dict(backbone=dict(patch_size=patch_size, stem='conv', stem_channels_last=True),
              decoder=dict(_delete_=True, type='TokenCTCDecoder', in_channels=96, grid=grid,
                           dictionary=dictionary))
 train_pipeline = [dict(t, dictionary=dictionary) if t['type'] == 'FilterTextLabel' else t

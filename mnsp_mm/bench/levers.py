@@ -1,12 +1,12 @@
 """Speed levers side by side: each algorithm's step with every lever on and off, in one process.
 
-A *lever* is one way of running the same training step, ``fp32`` (eager, the reference) or a
-``+``-joined set of switches, each one a config switch a run can use:
+A *lever* is one way of running the same training step, ``fp32`` (eager, every switch off:
+the reference) or a ``+``-joined set of switches, each one a config switch a run can use:
 
 * ``bf16``: the forward under ``torch.autocast(device, torch.bfloat16)``, what
   ``optim_wrapper.type='BF16OptimWrapper'`` (``tools/train.py --amp`` on a CPU) does;
 * ``cl``: the conv stem on NHWC tensors, ``model.backbone.stem_channels_last=True`` (and
-  the teacher's, if any; conv-stem configs only);
+  the teacher's, if any; conv-stem configs only; ``fp32`` sets it False);
 * ``compile``: ``torch.compile`` of the model's ``loss`` (the runner's ``compile=True``).
 
 Each is measured at every requested intra-op thread count.
@@ -47,13 +47,20 @@ def _check(levers: Sequence[str], threads: Sequence[int]) -> None:
         raise ValueError(f'threads must be positive integers, got {list(threads)}')
 
 
-def channels_last_options(config: str) -> dict:
-    """The overrides of the ``cl`` switch for ``config``: its backbone's stem, its teacher's."""
+def channels_last_options(config: str, on: bool) -> dict:
+    """The ``cl`` switch for ``config``, on or off: its backbone's stem and its teacher's.
+
+    Set either way on a conv-stem config, so ``fp32`` is the step with every switch off even
+    where the config turns one on (the demo's do). On a patch-stem config ``on`` is passed
+    through, and the backbone refuses it by name.
+    """
     from ..apis import load_config
     model = load_config(config).model
-    options = {'model.backbone.stem_channels_last': True}
+    if model.backbone.get('stem', 'patch') != 'conv' and not on:
+        return {}
+    options = {'model.backbone.stem_channels_last': on}
     if 'backbone' in (model.get('target_generator') or {}):
-        options['model.target_generator.backbone.stem_channels_last'] = True
+        options['model.target_generator.backbone.stem_channels_last'] = on
     return options
 
 
@@ -64,8 +71,8 @@ class _Setup:
                  seed: int):
         on = switches(lever)
         torch.manual_seed(seed)
-        self.model = build_model(config, channels_last_options(config) if 'cl' in on
-                                 else None)[2].to(device).train()
+        self.model = build_model(config, channels_last_options(config, 'cl' in on)
+                                 )[2].to(device).train()
         self.opt = make_optimizer(self.model)
         torch.manual_seed(seed + 1)
         self.inputs = to_device(dummy_inputs(self.model, batch), device)
