@@ -31,6 +31,18 @@ HASHED_UNDER_OLD_NAMES = {
 }
 
 
+def config_hash(content: dict) -> str:
+    """The hash of a config's content (its dict, ``_base_`` files merged) that a stage's
+    params hold."""
+    text = json.dumps(content, sort_keys=True, default=repr)
+    # ``{{ fileDirname }}`` puts the checkout's path in the content: without this a work dir
+    # run from another clone would redo (and first delete) every stage
+    text = text.replace(str(REPO), '<checkout>')
+    for new, old in HASHED_UNDER_OLD_NAMES.items():
+        text = text.replace(new, old)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
 class StageScheduler:
     """Stages over one work dir: skip what is done, time what runs, remember how.
 
@@ -72,14 +84,7 @@ class StageScheduler:
         params = dict(profile=profile, seed=self.args.seed)
         if config:
             from mmengine.config import Config
-            content = json.dumps(Config.fromfile(str(REPO / config))._cfg_dict.to_dict(),
-                                 sort_keys=True, default=repr)
-            # ``{{ fileDirname }}`` puts the checkout's path in the content: without this a
-            # work dir run from another clone would redo (and first delete) every stage
-            content = content.replace(str(REPO), '<checkout>')
-            for new, old in HASHED_UNDER_OLD_NAMES.items():
-                content = content.replace(new, old)
-            params['config'] = hashlib.sha1(content.encode()).hexdigest()
+            params['config'] = config_hash(Config.fromfile(str(REPO / config))._cfg_dict.to_dict())
         identity = self.stage_identity(stage) if stage else {}
         if identity:  # only where there is one: the plain stages' params stay as they were
             params['identity'] = identity
