@@ -42,7 +42,7 @@ _SIZES = dict(pool=10000, train=30000, test=300, pretrain_batch=64, pretrain_ite
 # MAE pretraining recipe (lr, mask ratio) read by the frozen reading probe; the budget curve
 # (MAE 1x, 4x, 16x; LMIM and MNSP taught by the 16x run); the label curve (1,000 and 3,000
 # labels). Every recipe row is one (init, plan.RECIPES key) pair.
-RECIPE_SEARCH = ('mae_lr1.5e-4', 'mae_lr5e-4')
+RECIPE_SEARCH = ('mae_lr3.75e-5', 'mae_lr1.5e-4', 'mae_lr5e-4')
 VAL_ROWS = (('scratch', 'val'), ('mae', 'val'),
             *[('mae', f'val_reinit_{p}') for p in ('stem', 'stem_norms', 'norms', 'blocks')],
             *[(m, 'val') for m in RECIPE_SEARCH],
@@ -179,3 +179,9 @@ PROFILES['levers'] = Profile(
     **_SIZES, methods=('mae', 'mae_cl', 'mae_cl_bf16'), recipe_seeds=2,
     recipes=(('scratch', 'val'), ('scratch', 'val_cl'), ('scratch', 'val_cl_bf16'),
              ('mae', 'val'), ('mae_cl', 'val_cl'), ('mae_cl_bf16', 'val_cl_bf16')))
+# The MAE paper's lr rule (1.5e-4 x batch / 256 = 3.75e-5 at the demo's batch of 64), the
+# first pretrained row at the demo budget to read level with scratch on the validation split
+# (docs/study.md, section 10): 3 fine-tuning seeds of it and of scratch, on validation
+PROFILES['regime_lr'] = Profile(
+    **_SIZES, methods=('mae', 'mae_lr3.75e-5'), recipe_seeds=3,
+    recipes=(('scratch', 'val'), ('mae_lr3.75e-5', 'val')))
