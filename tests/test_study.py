@@ -566,3 +566,23 @@ def test_levers_profile_reads_each_speed_switch_on_the_validation_split(tmp_path
     from mnsp_mm.apis import load_config
     cfg = load_config(str(cfg_path))
     assert cfg.model.backbone.stem_channels_last and cfg.optim_wrapper.type == 'BF16OptimWrapper'
+
+
+def test_regime_lr_gives_the_mae_papers_lr_rule_and_scratch_3_seeds_on_validation(tmp_path):
+    """MAE at 1.5e-4 x batch / 256 (the demo's batch 64: 3.75e-5) and scratch, 3 fine-tuning
+    seeds each on the validation split; seed 0 of each is the regime profile's stage."""
+    assert dict(METHODS['mae_lr3.75e-5'].options) == {
+        'optim_wrapper.optimizer.lr': 1.5e-4 * PROFILES['regime_lr'].pretrain_batch / 256}
+    study = _study('regime_lr', tmp_path)
+    rows = {}
+    for r in study.finetune_runs:
+        if r.recipe:
+            rows.setdefault(r.row, []).append(r)
+    assert set(rows) == {'scratch:val', 'mae_lr3.75e-5:val'}
+    for runs in rows.values():
+        assert [r.seed for r in runs] == [0, 1, 2]
+        assert all(r.recipe_spec.split == 'val' for r in runs)
+    regime = _study('regime', tmp_path / 'regime')
+    for stage in ('finetune_scratch_val', 'finetune_mae_lr3.75e-5_val'):
+        run = next(r for r in study.finetune_runs if r.stage == stage)
+        assert study.params(run.config, stage) == regime.params(run.config, stage)
