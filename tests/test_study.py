@@ -24,6 +24,15 @@ def _tool(path):
     return tool
 
 
+def _recipe_rows(study) -> dict:
+    """``{row: [its fine-tuning runs]}`` of a study's recipe (extra) rows."""
+    rows = {}
+    for r in study.finetune_runs:
+        if r.recipe:
+            rows.setdefault(r.row, []).append(r)
+    return rows
+
+
 def _study(profile, tmp_path):
     tool = _tool('demo.py')
     study = tool.Study(tool.parse_args(['--profile', profile, '--work-dir', str(tmp_path)]))
@@ -516,10 +525,7 @@ def test_regime_confirm_reads_the_validation_choice_on_the_test_sets_with_3_seed
     scratch, both at 3x the steps, 3 fine-tuning seeds each, on every test set; scratch's
     seed 0 is the robustness rows' stage (one run, shared)."""
     study = _study('regime_confirm', tmp_path)
-    rows = {}
-    for r in study.finetune_runs:
-        if r.recipe:
-            rows.setdefault(r.row, []).append(r)
+    rows = _recipe_rows(study)
     assert set(rows) == {'scratch:long3', 'mnsp_mim_only:long3_writes0.125'}
     for row, runs in rows.items():
         assert [r.stage for r in runs] == [runs[0].stage + s for s in ('', '_ft1', '_ft2')]
@@ -544,10 +550,7 @@ def test_levers_profile_reads_each_speed_switch_on_the_validation_split(tmp_path
     assert [r.method for r in study.pretrain_runs] == ['mae', 'mae_cl', 'mae_cl_bf16']
     assert dict(METHODS['mae_cl'].options) == dict(CHANNELS_LAST)
     assert dict(METHODS['mae_cl_bf16'].options) == dict(CHANNELS_LAST + BF16)
-    rows = {}
-    for r in study.finetune_runs:
-        if r.recipe:
-            rows.setdefault(r.row, []).append(r)
+    rows = _recipe_rows(study)
     assert set(rows) == {'scratch:val', 'scratch:val_cl', 'scratch:val_cl_bf16', 'mae:val',
                          'mae_cl:val_cl', 'mae_cl_bf16:val_cl_bf16'}
     for runs in rows.values():
@@ -574,10 +577,7 @@ def test_regime_lr_gives_the_mae_papers_lr_rule_and_scratch_3_seeds_on_validatio
     assert dict(METHODS['mae_lr3.75e-5'].options) == {
         'optim_wrapper.optimizer.lr': 1.5e-4 * PROFILES['regime_lr'].pretrain_batch / 256}
     study = _study('regime_lr', tmp_path)
-    rows = {}
-    for r in study.finetune_runs:
-        if r.recipe:
-            rows.setdefault(r.row, []).append(r)
+    rows = _recipe_rows(study)
     assert set(rows) == {'scratch:val', 'mae_lr3.75e-5:val'}
     for runs in rows.values():
         assert [r.seed for r in runs] == [0, 1, 2]
