@@ -27,8 +27,8 @@ from .tables import CONVENTIONS, guidance_table, interleaved_table, lever_table,
 from .worker import WorkerOptions, spawn
 
 __all__ = [
-    'ABLATION_CONFIGS', 'CONFIGS', 'DEFAULT_BATCH', 'RECOGNIZER_CONFIGS', 'OUTSIDE', 'breakdown', 'op_time_shares',
-    'profile_step', 'bench_decoding', 'SWITCHES', 'lever_rows', 'lever_table',
+    'ABLATION_CONFIGS', 'CONFIGS', 'DEFAULT_BATCH', 'RECOGNIZER_CONFIGS', 'OUTSIDE',
+    'breakdown', 'op_time_shares', 'profile_step', 'bench_decoding', 'SWITCHES', 'lever_rows', 'lever_table',
     'device_and_dtype', 'matmul_peak_gflops',
     'count_macs', 'pretrain_flops', 'recognizer_flops', 'bench_guidance', 'measure_stall',
     'build_model', 'dummy_inputs', 'interleaved', 'make_optimizer', 'time_steps', 'total_loss',

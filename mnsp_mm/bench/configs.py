@@ -24,7 +24,8 @@ RECOGNIZER_CONFIGS = {'paper': 'configs/maerec/maerec_text-vit-s_8xb128-coslr-10
 # MNSP's ablations: their steps are taken in turn with the three methods' (cost x MAE)
 ABLATIONS = ('mim-only', 'nsp-only', 'nsp-mim', '2-scales', 'pixel-target')
 ABLATION_CONFIGS = {
-    'paper': {f'mnsp {a}': f'configs/mnsp/ablations/mnsp_{a}.py' for a in ABLATIONS + ('guidance', )},
+    'paper': {f'mnsp {a}': f'configs/mnsp/ablations/mnsp_{a}.py'
+              for a in ABLATIONS + ('guidance', )},
     'demo': {f'mnsp {a}': f'configs/demo/ablations/mnsp_{a}.py' for a in ABLATIONS},
 }
 DEFAULT_BATCH = {'paper': 16, 'demo': 64, 'tiny': 16}

@@ -7,7 +7,8 @@ the reference) or a ``+``-joined set of switches, each one a config switch a run
   ``optim_wrapper.type='BF16OptimWrapper'`` (``tools/train.py --amp`` on a CPU) does;
 * ``cl``: the conv stem on NHWC tensors, ``model.backbone.stem_channels_last=True`` (and
   the teacher's, if any; conv-stem configs only; ``fp32`` sets it False);
-* ``compile``: ``torch.compile`` of the model's ``loss`` (the runner's ``compile=True``).
+* ``compile``: ``torch.compile`` of the model (its forward in loss mode; the runner's
+  ``compile=True``).
 
 Each is measured at every requested intra-op thread count.
 
@@ -21,12 +22,12 @@ check that the lever computes the same objective (the loss curves of real runs a
 by the study, docs/performance.md).
 """
 import statistics
-import time
 from typing import Dict, List, Sequence
 
 import torch
 
-from .step import build_model, dummy_inputs, make_optimizer, to_device, total_loss
+from .device import timer
+from .step import build_model, dummy_inputs, make_optimizer, to_device, train_step
 
 SWITCHES = ('bf16', 'cl', 'compile')
 
@@ -75,22 +76,16 @@ class _Setup:
                                  )[2].to(device).train()
         self.opt = make_optimizer(self.model)
         torch.manual_seed(seed + 1)
-        self.inputs = to_device(dummy_inputs(self.model, batch), device)
-        self.lever, self.threads, self.device = lever, threads, device
-        self.bf16 = 'bf16' in on
-        self.loss_fn = torch.compile(self.model.loss) if 'compile' in on else self.model.loss
+        self.data = dict(inputs=to_device(dummy_inputs(self.model, batch), device),
+                         data_samples=[])
+        self.threads, self.device = threads, device
+        self.dtype = torch.bfloat16 if 'bf16' in on else None
+        self.forward = torch.compile(self.model) if 'compile' in on else self.model
 
     def step(self) -> float:
-        """One forward + backward + AdamW step; returns its loss."""
+        """One forward + backward + AdamW step (:func:`.step.train_step`); its loss."""
         torch.set_num_threads(self.threads)
-        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
-            loss = total_loss(self.loss_fn(self.inputs, []))
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        if self.device == 'cuda':
-            torch.cuda.synchronize()
-        return float(loss.detach())
+        return float(train_step(self.forward, self.opt, self.data, self.device, self.dtype))
 
 
 def lever_rows(configs: Dict[str, str], batch: int, rounds: int, levers: Sequence[str],
@@ -99,7 +94,7 @@ def lever_rows(configs: Dict[str, str], batch: int, rounds: int, levers: Sequenc
 
     Args:
         configs: ``{algorithm: config path}``.
-        levers: names from :data:`LEVERS`; ``'fp32'`` must be among them.
+        levers: ``'fp32'`` (required) and ``+``-joined :data:`SWITCHES`.
         threads: intra-op thread counts, each measured for every lever.
 
     Returns:
@@ -115,15 +110,15 @@ def lever_rows(configs: Dict[str, str], batch: int, rounds: int, levers: Sequenc
     first_s, first_loss = {}, {}
     for key, s in setups.items():  # untimed: compilation, allocator warm-up
         torch.manual_seed(seed + 2)  # the same random masks for every setup's first step
-        t0 = time.perf_counter()
+        t0 = timer(device)
         first_loss[key] = s.step()
-        first_s[key] = time.perf_counter() - t0
+        first_s[key] = timer(device) - t0
     times = {key: [] for key in setups}
     for _ in range(rounds):
         for key, s in setups.items():
-            t0 = time.perf_counter()
+            t0 = timer(device)
             s.step()
-            times[key].append(time.perf_counter() - t0)
+            times[key].append(timer(device) - t0)
     torch.set_num_threads(start_threads)
     rows = []
     for (algo, lever, t), ts in times.items():

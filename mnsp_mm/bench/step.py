@@ -59,17 +59,22 @@ def make_optimizer(model):
     return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
 
-def train_step(model, opt, data: dict, device: str, dtype) -> None:
-    """Forward + backward + optimiser step on ``model(**data, mode='loss')``, autocast on a GPU.
+def train_step(model, opt, data: dict, device: str, dtype) -> torch.Tensor:
+    """Forward + backward + optimiser step on ``model(**data, mode='loss')``, under autocast
+    when ``dtype`` is set (a GPU's; the levers' bf16 on a CPU).
 
     Args:
         data: ``inputs`` (a batch tensor or a list of views) and ``data_samples``.
+
+    Returns:
+        The step's total loss, detached.
     """
     with autocast(device, dtype):
         loss = total_loss(model(**data, mode='loss'))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    return loss.detach()
 
 
 def time_steps(model, opt, inputs, steps: int, warmup: int, device: str, dtype) -> list:

@@ -83,8 +83,8 @@ def lever_table(result: dict) -> list:
     lines = [f"Speed levers, each algorithm's step with every lever in turn in one process, "
              f"batch {result['batch']}, {levers['rounds']} rounds, {m['date']}, load average "
              f"{_fmt(m.get('load_average'), '.1f')}:", '',
-             '| algorithm | lever | threads | median s / step | images / s | x fp32 (same threads) '
-             '| compile s | first-step loss vs fp32 |', '|---|---|---:|---:|---:|---:|---:|---:|']
+             '| algorithm | lever | threads | median s / step | images / s | '
+             'x fp32 (same threads) | compile s | first-step loss vs fp32 |', '|---|---|---:|---:|---:|---:|---:|---:|']
     for r in levers['rows']:
         lines.append(f"| {r['algo']} | {r['lever']} | {r['threads']} | {r['median_s']:.3f} | "
                      f"{r['images_per_s']:.1f} | {r['x_fp32']:.2f} | "

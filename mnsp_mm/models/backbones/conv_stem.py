@@ -11,8 +11,8 @@ linearly or downsample by a fixed 4x, not to an arbitrary (ph, pw) patch size.
 """
 from typing import Sequence, Tuple
 
-from mmengine.model import BaseModule
 import torch
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 
