@@ -43,7 +43,7 @@ def _study(profile, tmp_path):
 
 
 def test_study_plan_has_the_seeds_rows_and_ablations_the_issue_asks_for():
-    P = PROFILES['study']
+    P = PROFILES['equal_budget']
     pretrain, finetune = build_plan(P.methods, P.pretrain_seeds, P.finetune_seeds, P.recipes)
     stages = [r.stage for r in pretrain] + [r.stage for r in finetune]
     assert len(stages) == len(set(stages))
@@ -77,7 +77,7 @@ def test_bad_plans_name_the_profile_field():
         build_plan(('mae', ), 1, 0)
 
 
-@pytest.mark.parametrize('profile', ['default', 'study', 'regime', 'regime_long',
+@pytest.mark.parametrize('profile', ['default', 'study', 'equal_budget', 'regime', 'regime_long',
                                      'nsp_variants', 'regime_confirm'])
 def test_budget_every_method_sees_the_same_images_from_random_weights(profile, tmp_path):
     """Budget accounting: iterations x batch is one number for every pretraining run of a
@@ -94,7 +94,7 @@ def test_budget_every_method_sees_the_same_images_from_random_weights(profile, t
         assert teacher == (f'{PretrainRun(method.teacher_method, run.seed).stage}.pth'
                            if method.teacher else None), run
         if method.teacher_method != 'mae':
-            assert method.teacher_method == 'mae_16x' and '16x' in method.label
+            assert METHODS[method.teacher_method].budget == 16 and '16x' in method.label
         if method.budget != 1:  # the budget rows, labelled as such
             assert images == method.budget * study.profile.pretrain_iters * \
                 study.profile.pretrain_batch
@@ -113,7 +113,8 @@ def test_adding_a_row_leaves_the_done_stages_done(tmp_path):
     from dataclasses import replace
     study = _study('default', tmp_path)
     before = study.params()
-    study.profile = replace(study.profile, methods=PROFILES['study'].methods, finetune_seeds=3)
+    study.profile = replace(study.profile, methods=PROFILES['equal_budget'].methods,
+                            finetune_seeds=3)
     assert study.params() == before
     study.profile = replace(study.profile, attention_images=3, probe_test=5)
     assert study.params() == before and study.params(stage='render') == before
@@ -150,9 +151,11 @@ def test_every_method_config_builds_and_gives_its_losses(method):
         'mnsp_t16': {'loss_nsp', 'loss_mim', 'loss_mla'},
         'mnsp_16x': {'loss_nsp', 'loss_mim', 'loss_mla'}, 'mnsp_nsp_only_16x': {'loss_nsp'},
         'mnsp_mim_only_16x': {'loss_mim'},
-        **{m: {'loss'} for m in METHODS if METHODS[m].group in ('recipe', 'lever')},
         **{m: {'loss_nsp', 'loss_mim', 'loss_mla'} for m in METHODS
-           if METHODS[m].group == 'nsp_variant'}}[method]
+           if METHODS[m].group == 'nsp_variant'}}
+    # a recipe, lever or budget row changes options only: the terms of its config's method
+    expected = expected.get(method) or next(v for k, v in expected.items()
+                                            if METHODS[k].config == METHODS[method].config)
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     if method == 'mnsp_2_scales':
@@ -586,3 +589,90 @@ def test_regime_lr_gives_the_mae_papers_lr_rule_and_scratch_3_seeds_on_validatio
     for stage in ('finetune_scratch_val', 'finetune_mae_lr3.75e-5_val'):
         run = next(r for r in study.finetune_runs if r.stage == stage)
         assert study.params(run.config, stage) == regime.params(run.config, stage)
+
+
+def test_study_profile_searches_the_same_lr_for_every_method_and_reads_budget_and_labels(
+        tmp_path):
+    """`make study`: each method at the same two pretraining lr, the budget curve at the
+    searched lr with the 16x MAE as teacher of LMIM and MNSP at two budgets, the label curve
+    for scratch and the longest-pretrained encoder of each method, 3 seeds where it says,
+    every encoder probed, and nothing but the main rows on the test sets."""
+    study = _study('study', tmp_path)
+    lr = {m: dict(METHODS[m].options).get('optim_wrapper.optimizer.lr')
+          for m in study.profile.methods}
+    for m in ('mae', 'lmim', 'mnsp'):  # the same two trials for each
+        assert lr[m] is None and lr[f'{m}_lr1.5e-4'] == 1.5e-4
+        assert METHODS[m].config == METHODS[f'{m}_lr1.5e-4'].config
+    budgets = {m: METHODS[m].budget for m in study.profile.methods if lr[m] == 1.5e-4}
+    assert sorted(v for m, v in budgets.items() if m.startswith('mae')) == [1, 4, 16]
+    for m in ('lmim', 'mnsp'):  # two points of the curve, taught by the longest MAE
+        taught = [k for k in budgets if k.startswith(m) and k.endswith('_t16')]
+        assert sorted(budgets[k] for k in taught) == [1, 4]
+        assert {PretrainRun(k).teacher_stage for k in taught} == {'pretrain_mae_lr1.5e-4_16x'}
+    assert study.pretrain_runs[0].method == 'mae_lr1.5e-4_16x'  # the longest starts first
+    rows = _recipe_rows(study)
+    assert all(r.recipe_spec.split == 'val' for runs in rows.values() for r in runs)
+    assert {r.row for r in study.finetune_runs if not r.recipe} == {
+        'scratch', 'mae', 'lmim', 'mnsp'}  # the test sets: the demo's rows only
+    best = ('mae_lr1.5e-4_16x', 'lmim_lr1.5e-4_4x_t16', 'mnsp_lr1.5e-4_4x_t16')
+    for init in ('scratch', ) + best:
+        assert [r.seed for r in rows[f'{init}:val']] == [0, 1, 2]
+        assert {f'{init}:val_labels1k', f'{init}:val_labels3k'} <= set(rows)
+    assert all(len(rows[f'{m}:val']) == 1 for m in study.profile.methods if m not in best)
+    assert len(study.probe_stage_names()) == 1 + len(study.pretrain_runs)
+
+
+def test_bad_row_seeds_name_the_profile_field():
+    with pytest.raises(ValueError, match='Profile.recipes'):
+        build_plan(('mae', ), 1, 1, (('mae', 'val', 0), ))
+    with pytest.raises(ValueError, match='Profile.recipes'):
+        build_plan(('mae', ), 1, 1, (('mae', ), ))
+    _, runs = build_plan(('mae', ), 1, 1, (('mae', 'val', 2), ('scratch', 'val')), 3)
+    assert [r.stage for r in runs if r.recipe] == [
+        'finetune_mae_val', 'finetune_mae_val_ft1', 'finetune_scratch_val',
+        'finetune_scratch_val_ft1', 'finetune_scratch_val_ft2']
+
+
+def test_study_report_lists_every_encoder_the_label_curve_and_the_crossing(tmp_path):
+    """The study's own tables, read back from fabricated records: each encoder's lr, images
+    seen, probes and validation reading paired with scratch; the label curve; and the line
+    through MAE's budget points, marked as an extrapolation."""
+    import json
+
+    from mnsp_mm.demo import regime_report as W
+    study = _study('study', tmp_path)
+    for run in study.pretrain_runs:
+        study.records[run.stage].update(images_seen=16000 * METHODS[run.method].budget)
+    probe = tmp_path / 'probe.json'
+    probe.write_text(json.dumps({k: dict(value=.1, low=.05, high=.15) for k in (
+        'linear', 'block')}))
+    study.records['probe_random'] = dict(encoder='random', results=str(probe))
+    rows = _fake_validation_predictions(study, tmp_path)
+    lines = W.encoder_lines(study, rows)
+    assert len(lines) == 2 + 1 + len(study.pretrain_runs)
+    assert lines[2].startswith('| random weights (scratch) | - | 0 | 10.0 [5.0, 15.0]')
+    assert lines[2].split('|')[7].strip() == '3'  # scratch's seeds
+    mae16 = next(x for x in lines if x.startswith('| MAE, lr 1.5e-4, 16x'))
+    assert '| 1.5e-4 | 256,000 |' in mae16 and '| 3 | -66.7' in mae16
+    assert '(16,000)' in next(x for x in lines if x.startswith('| LMIM, lr 1.5e-4 |'))
+    assert '(256,000)' in next(x for x in lines if '4x the images seen, teacher' in x)
+    labels = W.val_label_lines(study, rows)
+    assert [x.split('|')[1].strip() for x in labels[2:]] == ['1,000'] * 4 + ['3,000'] * 4 + [
+        '30,000'] * 4  # scratch and the three longest-pretrained encoders, each count
+    # with few labels scratch reads the crops the others read (every third); with all
+    # labels its plain row reads every crop
+    assert all(x.endswith('(no measurable difference) |') for x in labels[3:6])
+    assert all('| -66.7 [' in x for x in labels[-3:])
+    cross = W.crossing_lines(study, rows)
+    assert len(cross) == 4 and 'an extrapolation' in cross[-1]  # MAE at 1x, 4x, 16x
+    assert 'never' in cross[-1]  # every point -66.7: the line does not rise
+
+
+def test_crossing_of_a_line_in_log_budget():
+    from mnsp_mm.demo.regime_report import crossing
+    fit = crossing([16000, 64000, 256000], [-30.0, -20.0, -10.0])  # +5 per doubling
+    assert fit['slope'] == pytest.approx(5.0)
+    assert fit['images'] == pytest.approx(1024000)  # two more quadruplings
+    assert crossing([1, 2], [-1.0, -2.0])['images'] == float('inf')
+    with pytest.raises(ValueError, match='two or more distinct budgets'):
+        crossing([16000, 16000], [-1.0, -2.0])

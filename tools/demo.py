@@ -1,4 +1,4 @@
-"""`make demo` and `make study`: scratch, MAE, LMIM and MNSP at equal budget, on a CPU.
+"""`make demo` and `make study`: scratch, MAE, LMIM and MNSP on a CPU, and where pretraining pays.
 
 Does self-supervised pretraining help text recognition? The run renders its own data,
 pretrains every method from random weights for the same number of images seen (LMIM and
@@ -8,8 +8,11 @@ fonts never trained on) and writes ``report.md`` with bootstrap intervals, paire
 differences, budgets and label-free diagnostics of the encoders.
 
 Profiles (``--profile``): ``default`` (`make demo`: the main rows, one seed each),
-``study`` (`make study`: 2 pretraining and 3 fine-tuning seeds of the main rows, the
-teacher-free rows, the ablations), ``quick`` (the smoke test `make test` runs).
+``study`` (`make study`: the main rows, then on the validation split the same two
+pretraining lr for every method, MAE's budget curve at 1x/4x/16x the images with LMIM and
+MNSP taught by its 16x run, the frozen reading probe of every encoder and a label curve),
+``equal_budget`` (seeds of the main rows, teacher-free rows and ablations at one budget),
+``quick`` (the smoke test `make test` runs).
 
 Stages (each one writes ``<work-dir>/<stage>/done.json``; a rerun skips finished stages and
 an interrupted training stage resumes from its last checkpoint):
@@ -53,7 +56,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='mnsp_mm demo: pretraining for text recognition '
                                 'on built-in synthetic data (CPU)')
     p.add_argument('--profile', choices=sorted(PROFILES), default='default',
-                   help='default: make demo; study: make study; quick: the smoke test')
+                   help='default: make demo; study: make study (where pretraining '
+                   'pays); quick: the smoke test')
     p.add_argument('--quick', action='store_true', help='the same as --profile quick')
     p.add_argument('--work-dir', help='data, checkpoints and report.md (default '
                    'work_dirs/demo, work_dirs/study or work_dirs/demo_quick)')

@@ -28,9 +28,9 @@ class Method:
             (``model.target_generator.checkpoint``).
         group: ``'main'`` (the compared methods: seeds), ``'teacher-free'`` (pixel targets),
             ``'ablation'`` (one switch off), ``'recipe'``, ``'nsp_variant'``,
-            ``'attention'`` or ``'lever'`` (a speed switch; these four are read on the
-            validation split or by label-free diagnostics only: no fine-tuning on the test
-            sets).
+            ``'attention'``, ``'lever'`` (a speed switch) or ``'budget_val'`` (the study's
+            budget curve at the searched lr; these five are read on the validation split or
+            by label-free diagnostics only: no fine-tuning on the test sets).
         reference: the row it is compared with in the ablation table.
         budget: its images seen as a multiple of the common budget (1 for every compared
             method; the budget rows differ, and say so in their label).
@@ -92,6 +92,27 @@ METHODS.update({
     'mnsp_t16': Method('MNSP, teacher MAE 16x', 'configs/demo/mnsp_pretrain.py', True,
                        'budget', 'mnsp', teacher_method='mae_16x'),
 })
+# The study's recipe search and budget curve (`make study`, docs/study.md): every method gets
+# the same two pretraining lr trials (the demo's 1.5e-3 and a tenth of it; docs/study.md
+# section 10 chose the tenth for MAE on the validation split), and the budget curve runs at
+# that lr: MAE at 1x, 4x and 16x the images, LMIM and MNSP taught by its 16x run at 1x and
+# 4x (the papers' protocol: a converged teacher, its cost reported apart). Read on the
+# validation split only (the reading probe and validation fine-tunes).
+SLOW = '1.5e-4'
+METHODS.update({
+    f'{m}_lr{SLOW}': replace(METHODS[m], label=f'{METHODS[m].label}, lr {SLOW}', group='recipe',
+                             options=((_LR, float(SLOW)), ))
+    for m in ('lmim', 'mnsp')})
+METHODS.update({
+    f'mae_lr{SLOW}_{k}x': replace(METHODS[f'mae_lr{SLOW}'], label=f'MAE, lr {SLOW}, {k}x the '
+                                  'images seen', group='budget_val', budget=k)
+    for k in (4, 16)})
+METHODS.update({
+    f'{m}_lr{SLOW}{"_4x" if k > 1 else ""}_t16': replace(
+        METHODS[f'{m}_lr{SLOW}'], group='budget_val', budget=k, teacher_method=f'mae_lr{SLOW}_16x',
+        label=f'{METHODS[m].label}, lr {SLOW}' + (f', {k}x the images seen' if k > 1 else '')
+        + f', teacher MAE lr {SLOW} 16x')
+    for m in ('lmim', 'mnsp') for k in (1, 4)})
 # The NSP design variants (issue #24, docs/mnsp.md "NSP design variants"): full MNSP with one
 # switch of its NSP design changed; compared with MNSP and MNSP's MIM alone on the
 # validation split only (the probe and validation fine-tunes: no test-split rows).
@@ -272,11 +293,11 @@ def row_group(row: str) -> str:
 
 
 # method groups chosen on the validation split: no fine-tuning run on the test sets
-VALIDATION_ONLY = ('recipe', 'nsp_variant', 'attention', 'lever')
+VALIDATION_ONLY = ('recipe', 'nsp_variant', 'attention', 'lever', 'budget_val')
 
 
 def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: int,
-               recipes: Tuple[Tuple[str, str], ...] = (), recipe_seeds: int = 1
+               recipes: Tuple[tuple, ...] = (), recipe_seeds: int = 1
                ) -> Tuple[List[PretrainRun], List[FinetuneRun]]:
     """Every pretraining and fine-tuning run of a profile, in the order they should start.
 
@@ -285,7 +306,8 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
     other pretraining seeds one. Teacher-free rows and ablations get one of each; the
     ``VALIDATION_ONLY`` groups (recipe search, NSP variants) one pretraining run and no
     test-split fine-tune. Recipes ``(init, recipe)`` are extra rows, ``recipe_seeds``
-    fine-tuning seeds on the seed-0 encoder (or from scratch).
+    fine-tuning seeds on the seed-0 encoder (or from scratch); ``(init, recipe, seeds)``
+    gives one row its own number of seeds.
 
     Raises:
         ValueError: an unknown method or recipe, a method with a teacher but no ``mae``, or
@@ -294,9 +316,14 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f'Profile.methods: unknown {unknown}; known {sorted(METHODS)}')
-    if [r for i, r in recipes if r not in RECIPES or (i != SCRATCH and i not in methods)]:
-        raise ValueError(f'Profile.recipes={list(recipes)}: (init, recipe) pairs with init '
-                         f'scratch or one of Profile.methods and a recipe of {sorted(RECIPES)}')
+    rows = [(e[0], e[1], e[2] if len(e) == 3 else recipe_seeds) if len(e) in (2, 3) else None
+            for e in recipes]
+    bad = [e for e, row in zip(recipes, rows) if row is None or row[1] not in RECIPES or (
+        row[0] != SCRATCH and row[0] not in methods) or row[2] < 1]
+    if bad:
+        raise ValueError(f'Profile.recipes: {bad} are not (init, recipe) or (init, recipe, '
+                         f'seeds >= 1) with init scratch or one of Profile.methods and a recipe '
+                         f'of {sorted(RECIPES)}')
     if pretrain_seeds < 1 or finetune_seeds < 1:
         raise ValueError(f'Profile.pretrain_seeds={pretrain_seeds} and finetune_seeds='
                          f'{finetune_seeds} must be at least 1')
@@ -317,5 +344,5 @@ def build_plan(methods: Tuple[str, ...], pretrain_seeds: int, finetune_seeds: in
         for s in seeds[m]:
             ft_seeds = finetune_seeds if s == 0 and METHODS[m].group == 'main' else 1
             finetune += [FinetuneRun(m, s, f) for f in range(ft_seeds)]
-    finetune += [FinetuneRun(i, 0, f, r) for i, r in recipes for f in range(recipe_seeds)]
+    finetune += [FinetuneRun(i, 0, f, r) for i, r, n in rows for f in range(n)]
     return pretrain, finetune

@@ -23,7 +23,7 @@ class Profile:
     methods: Tuple[str, ...] = ('mae', 'lmim', 'mnsp')  # plan.METHODS keys
     pretrain_seeds: int = 1  # of the main methods
     finetune_seeds: int = 1  # of scratch and of each main method's seed-0 encoder
-    recipes: Tuple[Tuple[str, str], ...] = ()  # extra rows: (init, plan.RECIPES key)
+    recipes: Tuple[tuple, ...] = ()  # extra rows: (init, plan.RECIPES key[, seeds])
     reading_probe: int = 0   # training crops of the frozen reading probe (0: no probe stage)
     recipe_seeds: int = 1    # fine-tuning seeds of each extra (recipe) row
 
@@ -65,18 +65,38 @@ LONG_ROWS = (('mae_16x', 'val'), ('mae_16x', 'val_long3'), ('mae_16x', 'val_writ
              # given MAE 16x's best treatment (the same for every method: not tuned per row)
              *[('mae_16x', f'val_long3_labels{n}k_writes0.25') for n in (1, 3)],
              *[(m, 'val_long3_writes0.25') for m in ('lmim_t16', 'mnsp_t16')])
+# `make study` (issue #22, docs/study.md "Where pretraining pays"), <= 2 hours of stages on
+# 2 cores, on the validation split. The recipe search: MAE, LMIM and MNSP each at the same
+# two pretraining lr (the demo's 1.5e-3 and 1.5e-4), read by the frozen reading probe and a
+# fine-tune. The budget curve at lr 1.5e-4: MAE at 1x, 4x and 16x the images, LMIM and MNSP
+# at 1x and 4x taught by the 16x MAE. The label curve: 1,000 and 3,000 labels (besides
+# 30,000), scratch against the longest-pretrained encoder of each method (the most images
+# seen: fixed before any result). 3 fine-tuning seeds for scratch and those three encoders
+# at 30,000 labels, one for every other row. The main rows are fine-tuned once on the test
+# sets too (the demo's table).
+STUDY_BEST = ('mae_lr1.5e-4_16x', 'lmim_lr1.5e-4_4x_t16', 'mnsp_lr1.5e-4_4x_t16')
+STUDY_ENCODERS = ('mae_lr1.5e-4', 'lmim_lr1.5e-4', 'mnsp_lr1.5e-4', 'mae_lr1.5e-4_4x',
+                  'mae_lr1.5e-4_16x', 'lmim_lr1.5e-4_t16', 'mnsp_lr1.5e-4_t16') + STUDY_BEST[1:]
+STUDY_ROWS = (('scratch', 'val', 3), *[(m, 'val') for m in MAIN + STUDY_ENCODERS
+                                      if m not in STUDY_BEST],
+              *[(m, 'val', 3) for m in STUDY_BEST],
+              *[(i, f'val_labels{n}k') for n in (1, 3) for i in ('scratch', ) + STUDY_BEST])
 PROFILES = {
     'quick': Profile(pool=512, train=256, test=32, pretrain_batch=32, pretrain_iters=8,
                      finetune_batch=32, finetune_iters=20, attention_images=4, probe_train=64,
                      probe_test=32, methods=MAIN + ('lmim_pixel', )),
     # the main rows, one seed each
     'default': Profile(**_SIZES),
-    # every row: 2 pretraining seeds and 3 fine-tuning seeds of the main rows, the
-    # teacher-free rows, the ablations (a longer MAE pretraining among them), and scratch
-    # and the reference (MAE) fine-tuned for twice the steps
-    'study': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
-                     pretrain_seeds=2, finetune_seeds=3,
-                     recipes=(('scratch', 'long'), ('mae', 'long'))),
+    # `make study` (below): where pretraining pays
+    'study': Profile(**_SIZES, methods=MAIN + STUDY_ENCODERS, reading_probe=10000,
+                     recipes=STUDY_ROWS),
+    # the equal-budget study of docs/study.md's first part: 2 pretraining seeds and 3
+    # fine-tuning seeds of the main rows, the teacher-free rows, the ablations (a longer MAE
+    # pretraining among them), and scratch and the reference (MAE) fine-tuned for twice the
+    # steps (about 2 hours on 2 cores)
+    'equal_budget': Profile(**_SIZES, methods=MAIN + ('lmim_pixel', 'mnsp_pixel') + ABLATIONS,
+                            pretrain_seeds=2, finetune_seeds=3,
+                            recipes=(('scratch', 'long'), ('mae', 'long'))),
     'regime': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + ('mae_4x', ),
                       reading_probe=10000, recipes=VAL_ROWS + CAUSE_ROWS + LABEL_ROWS),
     'regime_long': Profile(**_SIZES, methods=('mae', ) + RECIPE_SEARCH + (

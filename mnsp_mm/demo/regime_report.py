@@ -236,3 +236,134 @@ def recipe_choice_lines() -> List[str]:
     """What each recipe row changes (the report's key to the tables above)."""
     return [f'- `{k}`: {r.description}' + (f'; {dict(r.options)}' if r.options else '')
             for k, r in RECIPES.items()]
+
+
+def _probe_cell(result: dict, kind: str) -> str:
+    p = result.get(kind) if result else None
+    return _pct(p['value'], p['low'], p['high']) if p else '-'
+
+
+def _lr(lr: float) -> str:
+    """1.5e-4 as written in the method keys (not 0.00015)."""
+    mantissa, exponent = f'{lr:e}'.split('e')
+    return f'{float(mantissa):g}e{int(exponent)}'
+
+
+def encoder_lines(study, rows: Mapping[str, list]) -> List[str]:
+    """Every pretraining run (the recipe trials and the budget curve): its lr, images seen
+    (and its teacher's), the frozen reading probes, its plain validation row's fine-tuned
+    reading and that minus scratch's, paired on the crops (each crop's mean over seeds)."""
+    sets = _val_sets()
+    probe = _probe_results(study)
+    base = f'{SCRATCH}:val'
+    scratch = _crop_scores(study, rows[base], sets) if base in rows else None
+    out = ['| encoder | lr | images seen (teacher) | linear probe [95% CI] | 1-block probe '
+           '[95% CI] | fine-tuned validation WAICS [95% CI] | seeds | minus scratch '
+           '[95% CI] |', '|---|---:|---:|---:|---:|---:|---:|---|']
+    if scratch is not None:
+        ci = bootstrap_mean(scratch[0], strata=scratch[1])
+        out.append(f'| random weights (scratch) | - | 0 | {_probe_cell(probe.get("random"), "linear")} '
+                   f'| {_probe_cell(probe.get("random"), "block")} | '
+                   f'{_pct(ci.value, ci.low, ci.high)} | {len(rows[base])} | - |')
+    for run in study.pretrain_runs:
+        rec = study.records.get(run.stage)
+        row = f'{run.method}:val'
+        if rec is None or run.seed:
+            continue
+        m = METHODS[run.method]
+        lr = dict(m.options).get('optim_wrapper.optimizer.lr')
+        lr = _lr(lr) if lr else 'the config\'s'
+        teacher = (f' ({study.records[run.teacher_stage]["images_seen"]:,})'
+                   if run.teacher_stage else '')
+        read, seeds, diff = '-', 0, '-'
+        if row in rows:
+            values, strata = _crop_scores(study, rows[row], sets)
+            ci = bootstrap_mean(values, strata=strata)
+            read, seeds = _pct(ci.value, ci.low, ci.high), len(rows[row])
+            if scratch is not None:
+                diff = _diff(paired_difference(values, scratch[0], strata=strata))
+        out.append(f'| {m.label} | {lr} | {rec["images_seen"]:,}{teacher} | '
+                   f'{_probe_cell(probe.get(run.stage), "linear")} | '
+                   f'{_probe_cell(probe.get(run.stage), "block")} | {read} | {seeds} | {diff} |')
+    return out
+
+
+def val_label_lines(study, rows: Mapping[str, list]) -> List[str]:
+    """The label curve on the validation split: each labelled-crop count, scratch and every
+    init fine-tuned with it (``:val_labels<n>k``; all labels: ``:val``), minus scratch with
+    the same labels, paired."""
+    sets = _val_sets()
+    by_labels: Dict[int, Dict[str, str]] = {}
+    for row in rows:
+        init, _, recipe = row.partition(':')
+        if recipe == 'val' or (recipe.startswith('val_labels') and RECIPES[recipe].split == 'val'):
+            n = RECIPES[recipe].labels or study.profile.train
+            by_labels.setdefault(n, {})[init] = row
+    out = ['| labels | init | runs | validation WAICS [95% CI] | minus scratch, same labels '
+           '[95% CI] |', '|---:|---|---:|---:|---|']
+    for n in sorted(by_labels):
+        inits = by_labels[n]
+        if SCRATCH not in inits or len(inits) < 2:
+            continue
+        base = _crop_scores(study, rows[inits[SCRATCH]], sets)
+        others = {i: r for i, r in inits.items() if any(
+            f'{i}:{rec}' in rows for rec in ('val_labels1k', 'val_labels3k'))}
+        for init in [SCRATCH] + [i for i in others if i != SCRATCH]:
+            values, strata = _crop_scores(study, rows[inits[init]], sets)
+            ci = bootstrap_mean(values, strata=strata)
+            diff = '-' if init == SCRATCH else _diff(paired_difference(values, base[0],
+                                                                      strata=strata))
+            name = 'scratch' if init == SCRATCH else METHODS[init].label
+            out.append(f'| {n:,} | {name} | {len(rows[inits[init]])} | '
+                       f'{_pct(ci.value, ci.low, ci.high)} | {diff} |')
+    return out
+
+
+def crossing(images: List[int], gaps: List[float]) -> Dict[str, float]:
+    """Where a straight line in log2(images seen) through ``(images, gap)`` points (least
+    squares) reaches a gap of 0: an extrapolation, not a measurement.
+
+    Returns:
+        dict with the fitted ``slope`` (gap points per doubling of the images), and
+        ``images`` at the crossing (inf when the line does not rise towards 0).
+
+    Raises:
+        ValueError: fewer than two distinct budgets.
+    """
+    x = np.log2(np.asarray(images, float))
+    if len(set(x.tolist())) < 2:
+        raise ValueError(f'crossing: needs two or more distinct budgets, got {images}')
+    slope, intercept = np.polyfit(x, np.asarray(gaps, float), 1)
+    if slope <= 0 and intercept + slope * x.max() < 0:
+        return dict(slope=float(slope), images=float('inf'))
+    return dict(slope=float(slope), images=float(2 ** (-intercept / slope)))
+
+
+def crossing_lines(study, rows: Mapping[str, list], method: str = 'mae') -> List[str]:
+    """The fine-tuned validation gap to scratch of one method's encoders along the budget
+    curve (the runs of that method at the searched lr), and where a line through them in
+    log budget would cross 0 (marked as an extrapolation)."""
+    sets = _val_sets()
+    base = f'{SCRATCH}:val'
+    if base not in rows:
+        return []
+    scratch = _crop_scores(study, rows[base], sets)
+    points = []
+    for run in study.pretrain_runs:
+        m = METHODS[run.method]
+        row = f'{run.method}:val'
+        lr = dict(m.options).get('optim_wrapper.optimizer.lr')
+        if run.seed or row not in rows or not run.method.startswith(method) or lr is None:
+            continue
+        values = _crop_scores(study, rows[row], sets)[0]
+        gap = paired_difference(values, scratch[0], strata=scratch[1]).value
+        points.append((study.records[run.stage]['images_seen'], 100 * gap, m.label))
+    if len({p[0] for p in points}) < 2:
+        return []
+    fit = crossing([p[0] for p in points], [p[1] for p in points])
+    where = ('never: the line does not rise towards 0' if not np.isfinite(fit['images'])
+             else f'{fit["images"]:,.0f} images seen')
+    return [f'- {label}: {images:,} images, {gap:+.1f} points' for images, gap, label in points
+            ] + [f'- A line through these points in log2(images seen) rises {fit["slope"]:+.1f} '
+                 f'points per doubling and reaches 0 at **{where}**: an extrapolation from '
+                 f'{len(points)} measured points, not a measurement.']

@@ -121,6 +121,17 @@ def _regime_section(study, table, rows) -> List[str]:
                 'plain MAE row with scratch\'s). Chosen here, never on the test sets.', '',
                 *W.validation_lines(study, val_rows), '',
                 'Fine-tuning curves of these rows:', '', *finetune_lines(study, val_rows), '']
+    encoders = W.encoder_lines(study, val_rows) if val_rows else []
+    if len(encoders) > 3:
+        out += ['### Recipe search and budget curve (validation split)', '',
+                'Every pretraining run: the lr it was trained at (the recipe trials: the '
+                'same lr for every method), its images seen, the frozen reading probes and '
+                'its fine-tuned validation reading (each crop\'s mean over the seeds), paired '
+                'with scratch on the same crops.', '', *encoders, '',
+                *W.crossing_lines(study, val_rows), '']
+    val_labels = W.val_label_lines(study, val_rows) if val_rows else []
+    if len(val_labels) > 3:
+        out += ['### Label curve (validation split)', '', *val_labels, '']
     budget = W.budget_lines(study, table)
     if len(budget) > 3:
         out += ['### Budget curve', '', *budget, '']
