@@ -65,6 +65,23 @@ def test_probe_on_noise_reads_nothing():
     assert RP.waics(RP.read_tokens(head, test_tokens), test_texts).mean() < 0.02
 
 
+def test_heldout_loss_orders_what_waics_cannot():
+    """On noise both heads read nothing, but the held-out CTC loss still says which tokens
+    carry the label; a label CTC cannot fit gets NaN, not a zero."""
+    tokens, texts = toy_tokens(3000, 0)
+    noise, noise_texts = toy_tokens(3000, 0, informative=False)
+    test_tokens, test_texts = toy_tokens(300, 1)
+    test_noise, _ = toy_tokens(300, 1, informative=False)
+    good, _ = RP.train_head('linear', tokens, texts, (2, 12), steps=400)
+    bad, _ = RP.train_head('linear', noise, noise_texts, (2, 12), steps=300)
+    good_loss = RP.crop_losses(good, test_tokens, test_texts)
+    bad_loss = RP.crop_losses(bad, test_noise, test_texts)
+    assert np.isfinite(good_loss).all() and np.isfinite(bad_loss).all()
+    assert good_loss.mean() < 0.5 < 1.5 < bad_loss.mean()
+    too_long = RP.crop_losses(good, test_tokens[:2], ['a' * 13, test_texts[1]])
+    assert np.isnan(too_long[0]) and np.isclose(too_long[1], good_loss[1], atol=1e-5)
+
+
 def test_labels_ctc_and_decoding():
     assert RP.normalise_label('Ab-3!') == 'ab3'
     assert RP.ctc_fits(RP.encode_label('ab'), 2)
@@ -109,6 +126,10 @@ def test_reading_probe_end_to_end_and_vocabulary_exclusion(tiny, monkeypatch):
     r = res['linear']
     assert r['n'] == 16 and 0. <= r['low'] <= r['value'] <= r['high'] <= 1.
     assert len(r['sets']['test']['correct']) == 16 and res['grid'] == [4, 16]
+    held, losses = r['heldout_loss'], [v for v in r['sets']['test']['loss'] if v is not None]
+    assert len(r['sets']['test']['loss']) == 16 and losses
+    assert held['low'] <= held['value'] <= held['high']
+    assert held['value'] == pytest.approx(np.mean(losses))
     test_texts = [e['instances'][0]['text'] for e in
                   json.loads(tiny['test'].read_text())['data_list']]
     res = RP.reading_probe(tiny['cfg'], None, tiny['train'], 48, {'test': tiny['test']}, 16,

@@ -15,6 +15,11 @@ Loss: ``CTC(log_softmax(logits_{1..w}), label)`` with the blank as the last clas
 best path (argmax per column, repeats merged, blanks dropped). A crop is read when the
 decoded string equals its lower-cased, alphanumeric-only label (WAICS).
 
+Besides WAICS, the probe reports each test crop's held-out CTC loss per character,
+``CTC(log_softmax(logits), label) / len(label)`` (nats; crops whose label CTC cannot fit are
+left out): a continuous score that still orders the encoders when every head reads (almost)
+no word, as at the demo budget.
+
 Every encoder gets the same head, steps, batch, learning rate and seed (:data:`HEADS`, a
 fixed recipe, never chosen per encoder), so the probe compares what the encoders hold, not
 how well a recipe suits them. The features are computed once per encoder (eval mode) and
@@ -179,6 +184,26 @@ def read_tokens(head: ProbeHead, tokens: np.ndarray, batch: int = 512) -> List[s
     return out
 
 
+def crop_losses(head: ProbeHead, tokens: np.ndarray, texts: Sequence[str],
+                batch: int = 512) -> np.ndarray:
+    """(N,) held-out CTC loss per character of each crop; NaN where the label cannot fit."""
+    labels = [encode_label(t) for t in texts]
+    out = np.full(len(labels), np.nan)
+    columns = head.grid[1]
+    fits = [i for i, lab in enumerate(labels) if ctc_fits(lab, columns)]
+    with torch.no_grad():
+        for start in range(0, len(fits), batch):
+            idx = fits[start:start + batch]
+            log_probs = head(torch.from_numpy(tokens[idx]).float()).log_softmax(-1)
+            loss = F.ctc_loss(log_probs.transpose(0, 1),
+                              torch.tensor([c for i in idx for c in labels[i]]),
+                              torch.full((len(idx), ), columns, dtype=torch.long),
+                              torch.tensor([len(labels[i]) for i in idx]),
+                              blank=len(CHARSET), reduction='none')
+            out[idx] = (loss / torch.tensor([len(labels[i]) for i in idx])).numpy()
+    return out
+
+
 def waics(predictions: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     """(N,) 0/1: the prediction equals the label, ignoring case and symbols."""
     return np.array([float(normalise_label(p) == normalise_label(t))
@@ -210,8 +235,10 @@ def reading_probe(cfg, checkpoint: Optional[str], train_ann, num_train: int,
         JSON-serialisable dict: ``kinds`` -> ``dict(value, low, high, n, sets, loss_first,
         loss_last, losses)`` with the mean WAICS over the test sets and its 95% bootstrap
         interval (crops resampled within each set), per set ``dict(value, n)``, and
-        ``correct`` -> per set the 0/1 list of the scored crops (for paired differences);
-        plus ``num_train``.
+        ``correct`` -> per set the 0/1 list of the scored crops and ``loss`` their held-out
+        CTC loss per character (None where the label cannot fit; both for paired
+        differences), ``heldout_loss`` its mean over the fitting crops with a 95%
+        bootstrap interval; plus ``num_train``.
     """
     train = extract_features(cfg, checkpoint, train_ann, num_train, batch_size,
                              keep_tokens=True, seed=seed)
@@ -226,21 +253,27 @@ def reading_probe(cfg, checkpoint: Optional[str], train_ann, num_train: int,
     result = dict(num_train=len(train['texts']), grid=list(grid))
     for kind in kinds:
         head, losses = train_head(kind, train['tokens'], train['texts'], grid, seed)
-        correct, strata, sets = [], [], {}
+        correct, strata, sets, loss, loss_strata = [], [], {}, [], []
         for name, (tokens, texts) in tests.items():
             c = waics(read_tokens(head, tokens), texts) if len(texts) else np.zeros(0)
+            lo = crop_losses(head, tokens, texts) if len(texts) else np.zeros(0)
             sets[name] = dict(value=float(c.mean()) if len(c) else None, n=len(c),
-                              correct=c.astype(int).tolist())
+                              correct=c.astype(int).tolist(),
+                              loss=[None if np.isnan(v) else float(v) for v in lo])
             correct.append(c)
             strata += [name] * len(c)
+            loss.append(lo[~np.isnan(lo)])
+            loss_strata += [name] * int((~np.isnan(lo)).sum())
         correct = np.concatenate(correct)
         if not len(correct):
             raise ValueError(f'reading probe: no test crop left to score in {list(test_anns)} '
                              f'(all in exclude_texts?)')
         ci = bootstrap_mean(correct, strata=strata, seed=seed)
+        held = bootstrap_mean(np.concatenate(loss), strata=loss_strata, seed=seed)
         result[kind] = dict(value=ci.value, low=ci.low, high=ci.high, n=int(len(correct)),
                             sets=sets, loss_first=losses[0], loss_last=losses[-1],
-                            losses=losses)
+                            losses=losses, heldout_loss=dict(value=held.value, low=held.low,
+                                                             high=held.high))
     return result
 
 

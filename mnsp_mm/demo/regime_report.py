@@ -39,31 +39,38 @@ def _probe_results(study) -> Dict[str, dict]:
             for name, rec in study.records.items() if name.startswith('probe_')}
 
 
-def _correct(result: dict, kind: str) -> (np.ndarray, list):
+def _losses(result: dict, kind: str) -> (np.ndarray, list):
+    """Held-out CTC loss per character of the crops a label fits (NaN elsewhere)."""
     sets = result[kind]['sets']
-    values = np.concatenate([np.asarray(s['correct'], float) for s in sets.values()])
-    strata = [n for n, s in sets.items() for _ in s['correct']]
-    return values, strata
+    values = np.concatenate([[np.nan if v is None else v for v in s['loss']]
+                             for s in sets.values()])
+    return values, [n for n, s in sets.items() for _ in s['loss']]
 
 
 def probe_lines(study) -> List[str]:
-    """The reading probe of every encoder, paired against random weights."""
+    """The reading probe of every encoder: WAICS, and the held-out CTC loss per character
+    (lower is better) paired against random weights' on the same crops."""
     res = _probe_results(study)
     images = {r.stage: study.records[r.stage]['images_seen'] for r in study.pretrain_runs}
-    out = ['| encoder | images seen | linear probe WAICS [95% CI] | minus random weights | '
-           '1-block probe WAICS [95% CI] | minus random weights |',
-           '|---|---:|---:|---|---:|---|']
+    out = ['| encoder | images seen | linear probe WAICS [95% CI] | linear held-out loss | '
+           'minus random weights | 1-block probe WAICS [95% CI] | 1-block held-out loss | '
+           'minus random weights |', '|---|---:|---:|---:|---|---:|---:|---|']
     for name, r in res.items():
         cells = []
         for kind in ('linear', 'block'):
             p = r[kind]
             cells.append(_pct(p['value'], p['low'], p['high']))
-            if name == 'random':
+            held = p.get('heldout_loss')  # records older than the held-out loss lack it
+            cells.append(f"{held['value']:.3f} [{held['low']:.3f}, {held['high']:.3f}]"
+                         if held else '-')
+            if name == 'random' or not held or 'heldout_loss' not in res['random'][kind]:
                 cells.append('-')
                 continue
-            a, strata = _correct(r, kind)
-            b, _ = _correct(res['random'], kind)
-            cells.append(_diff(paired_difference(a, b, strata=strata)))
+            (a, strata), (b, _) = _losses(r, kind), _losses(res['random'], kind)
+            keep = ~np.isnan(a)
+            i = paired_difference(a[keep], b[keep], strata=np.asarray(strata)[keep])
+            cell = f'{i.value:+.3f} [{i.low:+.3f}, {i.high:+.3f}]'
+            cells.append(cell if i.excludes_zero else cell + ' (no measurable difference)')
         out.append(f'| {encoder_name(name, study)} | {images.get(name, 0):,} | '
                    + ' | '.join(cells) + ' |')
     return out
@@ -239,8 +246,12 @@ def recipe_choice_lines() -> List[str]:
 
 
 def _probe_cell(result: dict, kind: str) -> str:
+    """WAICS [95% CI] and, where recorded, the held-out CTC loss per character."""
     p = result.get(kind) if result else None
-    return _pct(p['value'], p['low'], p['high']) if p else '-'
+    if not p:
+        return '-'
+    held = p.get('heldout_loss')
+    return _pct(p['value'], p['low'], p['high']) + (f'; {held["value"]:.3f}' if held else '')
 
 
 def _lr(lr: float) -> str:
@@ -257,8 +268,8 @@ def encoder_lines(study, rows: Mapping[str, list]) -> List[str]:
     probe = _probe_results(study)
     base = f'{SCRATCH}:val'
     scratch = _crop_scores(study, rows[base], sets) if base in rows else None
-    out = ['| encoder | lr | images seen (teacher) | linear probe [95% CI] | 1-block probe '
-           '[95% CI] | fine-tuned validation WAICS [95% CI] | seeds | minus scratch '
+    out = ['| encoder | lr | images seen (teacher) | linear probe [95% CI]; held-out loss | '
+           '1-block probe [95% CI]; held-out loss | fine-tuned validation WAICS [95% CI] | seeds | minus scratch '
            '[95% CI] |', '|---|---:|---:|---:|---:|---:|---:|---|']
     if scratch is not None:
         ci = bootstrap_mean(scratch[0], strata=scratch[1])
