@@ -615,9 +615,11 @@ def test_study_profile_searches_the_same_lr_for_every_method_and_reads_budget_an
     assert {r.row for r in study.finetune_runs if not r.recipe} == {
         'scratch', 'mae', 'lmim', 'mnsp'}  # the test sets: the demo's rows only
     best = ('mae_lr1.5e-4_16x', 'lmim_lr1.5e-4_4x_t16', 'mnsp_lr1.5e-4_4x_t16')
-    for init in ('scratch', ) + best:
-        assert [r.seed for r in rows[f'{init}:val']] == [0, 1, 2]
+    for init, seeds in zip(('scratch', ) + best, (3, 3, 2, 2)):
+        assert [r.seed for r in rows[f'{init}:val']] == list(range(seeds))
         assert f'{init}:val_labels1k' in rows and f'{init}:val_labels3k' not in rows
+    # attention is drawn on the recognisers read on the test sets only
+    assert {r.row for r in study.attention_finetunes()} == {'scratch', 'mae', 'lmim', 'mnsp'}
     assert all(len(rows[f'{m}:val']) == 1 for m in study.profile.methods if m not in best)
     assert len(study.probe_stage_names()) == 1 + len(study.pretrain_runs)
 
@@ -696,6 +698,7 @@ def test_probe_table_pairs_the_heldout_loss_with_random_weights(tmp_path):
     assert cells[7].startswith('+0.500') and 'no measurable' not in cells[7]
     assert W._probe_cell(json.loads(Path(study.records['probe_random']['results'])
                                     .read_text()), 'linear') == '12.5 [0.0, 37.5]; 3.000'
+
 
 def test_crossing_of_a_line_in_log_budget():
     from mnsp_mm.demo.regime_report import crossing

@@ -121,6 +121,16 @@ class ProbeHead(nn.Module):
         return self.classifier(grid.mean(1))
 
 
+def ctc(logits: Tensor, labels: Sequence[List[int]], reduction: str = 'mean') -> Tensor:
+    """CTC of (B, w, classes) logits against B encoded labels, the blank the last class
+    (``'none'``: (B,) per crop, summed over its characters)."""
+    lengths = torch.tensor([len(lab) for lab in labels])
+    return F.ctc_loss(logits.log_softmax(-1).transpose(0, 1),
+                      torch.tensor([c for lab in labels for c in lab]),
+                      torch.full((len(labels), ), logits.shape[1], dtype=torch.long), lengths,
+                      blank=len(CHARSET), reduction=reduction, zero_infinity=True)
+
+
 def train_head(kind: str, tokens: np.ndarray, texts: Sequence[str], grid: Tuple[int, int],
                seed: int = 0, steps: Optional[int] = None) -> Tuple[ProbeHead, List[float]]:
     """Fit a :class:`ProbeHead` on frozen tokens with CTC, by the fixed recipe of ``kind``.
@@ -160,12 +170,7 @@ def train_head(kind: str, tokens: np.ndarray, texts: Sequence[str], grid: Tuple[
     head.train()
     for step in range(recipe['steps']):
         idx = torch.randint(len(x), (min(recipe['batch'], len(x)), ), generator=gen)
-        batch = [labels[i] for i in idx.tolist()]
-        log_probs = head(x[idx]).log_softmax(-1).transpose(0, 1)  # (w, B, classes)
-        loss = F.ctc_loss(log_probs, torch.tensor([c for lab in batch for c in lab]),
-                          torch.full((len(batch), ), grid[1], dtype=torch.long),
-                          torch.tensor([len(lab) for lab in batch]), blank=len(CHARSET),
-                          zero_infinity=True)
+        loss = ctc(head(x[idx]), [labels[i] for i in idx.tolist()])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -189,18 +194,13 @@ def crop_losses(head: ProbeHead, tokens: np.ndarray, texts: Sequence[str],
     """(N,) held-out CTC loss per character of each crop; NaN where the label cannot fit."""
     labels = [encode_label(t) for t in texts]
     out = np.full(len(labels), np.nan)
-    columns = head.grid[1]
-    fits = [i for i, lab in enumerate(labels) if ctc_fits(lab, columns)]
+    fits = [i for i, lab in enumerate(labels) if ctc_fits(lab, head.grid[1])]
     with torch.no_grad():
         for start in range(0, len(fits), batch):
             idx = fits[start:start + batch]
-            log_probs = head(torch.from_numpy(tokens[idx]).float()).log_softmax(-1)
-            loss = F.ctc_loss(log_probs.transpose(0, 1),
-                              torch.tensor([c for i in idx for c in labels[i]]),
-                              torch.full((len(idx), ), columns, dtype=torch.long),
-                              torch.tensor([len(labels[i]) for i in idx]),
-                              blank=len(CHARSET), reduction='none')
-            out[idx] = (loss / torch.tensor([len(labels[i]) for i in idx])).numpy()
+            loss = ctc(head(torch.from_numpy(tokens[idx]).float()), [labels[i] for i in idx],
+                       reduction='none')
+            out[idx] = loss.numpy() / [len(labels[i]) for i in idx]
     return out
 
 
@@ -257,13 +257,14 @@ def reading_probe(cfg, checkpoint: Optional[str], train_ann, num_train: int,
         for name, (tokens, texts) in tests.items():
             c = waics(read_tokens(head, tokens), texts) if len(texts) else np.zeros(0)
             lo = crop_losses(head, tokens, texts) if len(texts) else np.zeros(0)
+            fit = lo[~np.isnan(lo)]
             sets[name] = dict(value=float(c.mean()) if len(c) else None, n=len(c),
                               correct=c.astype(int).tolist(),
                               loss=[None if np.isnan(v) else float(v) for v in lo])
             correct.append(c)
             strata += [name] * len(c)
-            loss.append(lo[~np.isnan(lo)])
-            loss_strata += [name] * int((~np.isnan(lo)).sum())
+            loss.append(fit)
+            loss_strata += [name] * len(fit)
         correct = np.concatenate(correct)
         if not len(correct):
             raise ValueError(f'reading probe: no test crop left to score in {list(test_anns)} '

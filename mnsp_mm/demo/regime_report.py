@@ -21,8 +21,10 @@ def _pct(value: float, low: float, high: float) -> str:
     return f'{100 * value:.1f} [{100 * low:.1f}, {100 * high:.1f}]'
 
 
-def _diff(i) -> str:
-    cell = f'{100 * i.value:+.1f} [{100 * i.low:+.1f}, {100 * i.high:+.1f}]'
+def _diff(i, scale: float = 100, digits: int = 1) -> str:
+    """A paired difference (points by default; ``scale=1, digits=3`` for a loss)."""
+    v, lo, hi = (scale * x for x in (i.value, i.low, i.high))
+    cell = f'{v:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]'
     return cell if i.excludes_zero else cell + ' (no measurable difference)'
 
 
@@ -68,9 +70,8 @@ def probe_lines(study) -> List[str]:
                 continue
             (a, strata), (b, _) = _losses(r, kind), _losses(res['random'], kind)
             keep = ~np.isnan(a)
-            i = paired_difference(a[keep], b[keep], strata=np.asarray(strata)[keep])
-            cell = f'{i.value:+.3f} [{i.low:+.3f}, {i.high:+.3f}]'
-            cells.append(cell if i.excludes_zero else cell + ' (no measurable difference)')
+            cells.append(_diff(paired_difference(a[keep], b[keep],
+                                                 strata=np.asarray(strata)[keep]), 1, 3))
         out.append(f'| {encoder_name(name, study)} | {images.get(name, 0):,} | '
                    + ' | '.join(cells) + ' |')
     return out
@@ -269,12 +270,13 @@ def encoder_lines(study, rows: Mapping[str, list]) -> List[str]:
     base = f'{SCRATCH}:val'
     scratch = _crop_scores(study, rows[base], sets) if base in rows else None
     out = ['| encoder | lr | images seen (teacher) | linear probe [95% CI]; held-out loss | '
-           '1-block probe [95% CI]; held-out loss | fine-tuned validation WAICS [95% CI] | seeds | minus scratch '
-           '[95% CI] |', '|---|---:|---:|---:|---:|---:|---:|---|']
+           '1-block probe [95% CI]; held-out loss | fine-tuned validation WAICS [95% CI] | '
+           'seeds | minus scratch [95% CI] |', '|---|---:|---:|---:|---:|---:|---:|---|']
     if scratch is not None:
         ci = bootstrap_mean(scratch[0], strata=scratch[1])
-        out.append(f'| random weights (scratch) | - | 0 | {_probe_cell(probe.get("random"), "linear")} '
-                   f'| {_probe_cell(probe.get("random"), "block")} | '
+        random = probe.get('random')
+        out.append(f'| random weights (scratch) | - | 0 | {_probe_cell(random, "linear")} '
+                   f'| {_probe_cell(random, "block")} | '
                    f'{_pct(ci.value, ci.low, ci.high)} | {len(rows[base])} | - |')
     for run in study.pretrain_runs:
         rec = study.records.get(run.stage)

@@ -106,10 +106,12 @@ class Study(StageScheduler):
         return self._stage_fns[name]
 
     def attention_finetunes(self) -> List[FinetuneRun]:
-        """The fine-tuned recognisers whose attention is drawn: each row's first run."""
+        """The fine-tuned recognisers whose attention is drawn: the first run of each row
+        read on the test sets (the validation rows are read by their tables only)."""
         first = {}
         for r in self.finetune_runs:
-            first.setdefault(r.row, r)
+            if r.recipe_spec.split == 'test':
+                first.setdefault(r.row, r)
         return list(first.values())
 
     # ------------------------------------------------------------------ stage 1: data
