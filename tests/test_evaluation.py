@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mnsp_mm import synth
-from mnsp_mm.evaluation import (TextPredictionDump, bootstrap_mean, guess_baseline,
+from mnsp_mm.evaluation import (TextPredictionDump, bootstrap_mean, bootstrap_spearman,
+                                guess_baseline,
                                 in_vocabulary, normalise, one_minus_ned, paired_difference,
                                 read_predictions, word_correct)
 from mnsp_mm.evaluation.reading_table import ReadingTable
@@ -26,6 +27,21 @@ def test_bootstrap_interval_of_a_known_case():
     half = (ci.high - ci.low) / 2  # normal approximation: 1.96 * sqrt(0.25 / 400) = 0.049
     assert 0.04 < half < 0.06 and ci.low < 0.5 < ci.high
     assert bootstrap_mean(coin, seed=3) == bootstrap_mean(coin, seed=3)  # seeded
+
+
+def test_spearman_with_its_interval_over_items():
+    x = np.arange(12.)
+    up = bootstrap_spearman(x, x ** 3)  # monotone: +1 in every resample
+    assert (up.value, up.low, up.high) == pytest.approx((1.0, 1.0, 1.0))
+    down = bootstrap_spearman(x, -np.exp(x))
+    assert (down.value, down.low, down.high) == pytest.approx((-1.0, -1.0, -1.0))
+    scrambled = np.arange(40.)
+    noise = bootstrap_spearman(scrambled, (scrambled * 17) % 40)  # rank correlation -0.02
+    assert noise.low < 0 < noise.high and not noise.excludes_zero
+    ties = bootstrap_spearman([1, 1, 2, 3], [1, 2, 3, 4])  # ties get their mean rank
+    assert ties.value == pytest.approx(0.9486833, abs=1e-6)
+    with pytest.raises(ValueError, match='3\\+ values'):
+        bootstrap_spearman([1, 2], [2, 1])
 
 
 def test_strata_give_the_mean_of_set_means():

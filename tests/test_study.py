@@ -700,6 +700,59 @@ def test_probe_table_pairs_the_heldout_loss_with_random_weights(tmp_path):
                                     .read_text()), 'linear') == '12.5 [0.0, 37.5]; 3.000'
 
 
+def test_first_below_finds_the_plateau_exit():
+    from mnsp_mm.engine.progress import first_below
+    recs = [dict(iter=i, loss=3.8 if i < 100 else 1.0) for i in range(1, 201)]
+    assert first_below(recs, 3.0) == 105  # 14 x 3.8 + 6 x 1.0 over 20: 2.96
+    assert first_below(recs, 0.5) is None
+    assert first_below(recs[:5], 3.0) is None and first_below([], 3.0) is None
+
+
+def test_cause_table_ranks_every_encoder_by_its_stream(tmp_path):
+    """The stream hypothesis put to every encoder (fabricated records with a known answer):
+    the larger an encoder's stream, the later its recogniser leaves the plateau and the less
+    it reads, so both rank correlations are -1 / +1; the probe loss the other way round."""
+    import json
+
+    from mnsp_mm.demo import regime_report as W
+    from mnsp_mm.demo.profiles import VAL_SETS
+    study = _study('study', tmp_path)
+    encoders = ['random'] + [r.stage for r in study.pretrain_runs]
+    rank = {name: k for k, name in enumerate(encoders)}  # k: larger stream, reads less
+    rows = {}
+    for run in study.finetune_runs:
+        if run.recipe != 'val':
+            continue
+        k = rank['random' if run.pretrain is None else run.pretrain.stage]
+        folder = tmp_path / run.stage
+        folder.mkdir()
+        for s in VAL_SETS:
+            with open(folder / f'val_{s}.jsonl', 'w') as f:
+                for i in range(30):
+                    f.write(json.dumps(dict(gt=f'w{i}', pred=f'w{i}' if i >= k else 'x')) + '\n')
+        with open(folder / 'losses.jsonl', 'w') as f:
+            for i in range(1, 801):
+                f.write(json.dumps(dict(iter=i, loss=3.8 if i < 100 + 20 * k else 1.0)) + '\n')
+        study.records[run.stage] = dict(predictions=str(folder),
+                                        checkpoint=str(folder / 'iter_800.pth'))
+        rows.setdefault(run.row, []).append(run)
+    for name, k in rank.items():
+        path = tmp_path / f'probe_{name}.json'
+        held = dict(value=3.4 + .01 * k, low=3.4, high=3.5)
+        path.write_text(json.dumps(dict(linear=dict(heldout_loss=held),
+                                        scales=dict(stream_rms=[1., 1.7 + k, 1.]))))
+        study.records[f'probe_{name}'] = dict(encoder=name, results=str(path))
+    lines = W.cause_lines(study, rows)
+    assert len(lines) == 2 + len(encoders) + 1 + 3
+    first = [c.strip() for c in lines[2].split('|')[1:-1]]
+    assert first == ['random weights (scratch)', '1.70', '105', '3.400', '100.0']
+    corr = {line.split(':')[0]: line for line in lines if line.startswith('- ')}
+    assert 'Spearman -1.00 [-1.00, -1.00]' in corr['- fine-tuned reading vs stream RMS']
+    assert 'Spearman +1.00 [+1.00, +1.00]' in corr['- plateau exit vs stream RMS']
+    assert 'Spearman -1.00' in corr['- fine-tuned reading vs probe held-out loss']
+    assert corr['- plateau exit vs stream RMS'].endswith(f'over {len(encoders)} encoders')
+
+
 def test_crossing_of_a_line_in_log_budget():
     from mnsp_mm.demo.regime_report import crossing
     fit = crossing([16000, 64000, 256000], [-30.0, -20.0, -10.0])  # +5 per doubling

@@ -11,7 +11,8 @@ from typing import Dict, List, Mapping
 import numpy as np
 
 from ..analysis.encoder_scales import summarise
-from ..evaluation.bootstrap import bootstrap_mean, paired_difference
+from ..engine.progress import first_below, read_losses
+from ..evaluation.bootstrap import bootstrap_mean, bootstrap_spearman, paired_difference
 from ..evaluation.predictions import read_predictions
 from ..evaluation.reading import word_correct
 from .plan import METHODS, RECIPES, SCRATCH, row_label
@@ -298,6 +299,62 @@ def encoder_lines(study, rows: Mapping[str, list]) -> List[str]:
         out.append(f'| {m.label} | {lr} | {rec["images_seen"]:,}{teacher} | '
                    f'{_probe_cell(probe.get(run.stage), "linear")} | '
                    f'{_probe_cell(probe.get(run.stage), "block")} | {read} | {seeds} | {diff} |')
+    return out
+
+
+def _plateau_exit(study, runs) -> float:
+    """Mean step at which the runs leave the all-blank CTC plateau (a run that never does
+    counts as its last step + 1, so that it ranks last)."""
+    from .report import PLATEAU
+    steps = []
+    for run in runs:
+        recs = read_losses(Path(study.records[run.stage]['checkpoint']).parent / 'losses.jsonl')
+        exit_ = first_below(recs, PLATEAU)
+        steps.append(exit_ if exit_ is not None else recs[-1]['iter'] + 1)
+    return float(np.mean(steps))
+
+
+def cause_lines(study, rows: Mapping[str, list]) -> List[str]:
+    """The stream hypothesis put to every encoder of the run: the residual stream's RMS after
+    the last block (a label-free reading of the frozen encoder), the step at which its
+    recogniser leaves the CTC plateau, the linear probe's held-out loss and the fine-tuned
+    validation reading; then Spearman's rank correlation of each pair over the encoders,
+    with a 95% bootstrap interval over the encoders. The hypothesis predicts a negative
+    correlation of the reading with the stream RMS, and a positive one of the plateau exit
+    with it; an interval on the other side of 0 refutes it."""
+    sets = _val_sets()
+    probe = _probe_results(study)
+    enc = [('random', f'{SCRATCH}:val', 'random weights (scratch)')]
+    enc += [(r.stage, f'{r.method}:val', METHODS[r.method].label) for r in study.pretrain_runs
+            if not r.seed]
+    points = []
+    for name, row, label in enc:
+        sc = (probe.get(name) or {}).get('scales')
+        if row not in rows or not sc or 'linear' not in probe[name]:
+            continue
+        values, strata = _crop_scores(study, rows[row], sets)
+        held = probe[name]['linear'].get('heldout_loss')
+        points.append(dict(label=label, stream=sc['stream_rms'][-2],
+                           exit=_plateau_exit(study, rows[row]),
+                           loss=held['value'] if held else np.nan,
+                           read=bootstrap_mean(values, strata=strata).value))
+    if len(points) < 3:
+        return []
+    out = ['| encoder | stream RMS after the last block | leaves the plateau at step (mean '
+           'of runs) | linear probe held-out loss | fine-tuned validation WAICS |',
+           '|---|---:|---:|---:|---:|']
+    out += [f'| {p["label"]} | {p["stream"]:.2f} | {p["exit"]:.0f} | {p["loss"]:.3f} | '
+            f'{100 * p["read"]:.1f} |' for p in sorted(points, key=lambda p: p['stream'])]
+    col = {k: [p[k] for p in points] for k in ('stream', 'exit', 'loss', 'read')}
+    out.append('')
+    for a, b, what in (('read', 'stream', 'fine-tuned reading vs stream RMS'),
+                       ('exit', 'stream', 'plateau exit vs stream RMS'),
+                       ('read', 'loss', 'fine-tuned reading vs probe held-out loss')):
+        if not np.all(np.isfinite(col[a] + col[b])):
+            continue
+        rho = bootstrap_spearman(col[a], col[b])
+        out.append(f'- {what}: Spearman {rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] '
+                   f'over {len(points)} encoders')
     return out
 
 

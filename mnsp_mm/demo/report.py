@@ -15,7 +15,7 @@ from typing import Dict, List, Mapping
 import numpy as np
 
 from .. import evaluation as R
-from ..engine.progress import read_losses
+from ..engine.progress import first_below, read_losses
 from ..evaluation import read_predictions
 from ..evaluation.bootstrap import Interval, bootstrap_mean
 from ..evaluation.reading import training_labels
@@ -129,6 +129,14 @@ def _regime_section(study, table, rows) -> List[str]:
                 'its fine-tuned validation reading (each crop\'s mean over the seeds), paired '
                 'with scratch on the same crops.', '', *encoders, '',
                 *W.crossing_lines(study, val_rows), '']
+    cause = W.cause_lines(study, val_rows) if probed and val_rows else []
+    if cause:
+        out += ['### The cause, across every encoder (validation split)', '',
+                'The stream hypothesis (docs/study.md): the pretrained blocks write a large '
+                'residual stream, and the recogniser stays on the blank CTC plateau until '
+                'fine-tuning has undone it. Every encoder\'s stream RMS (64 validation crops, '
+                'before fine-tuning), its plain validation row\'s plateau exit and reading:',
+                '', *cause, '']
     val_labels = W.val_label_lines(study, val_rows) if val_rows else []
     if len(val_labels) > 3:
         out += ['### Label curve (validation split)', '', *val_labels, '']
@@ -321,11 +329,7 @@ def finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
             k = max(1, len(losses) // 20)
             firsts.append(np.mean(losses[:k]))
             lasts.append(np.mean(losses[-k:]))
-            moving = np.convolve(losses, np.ones(20) / 20, 'valid') if len(losses) >= 20 \
-                else np.asarray(losses)
-            below = np.flatnonzero(moving < PLATEAU)
-            leaves.append(recs[below[0] + min(19, len(losses) - 1)]['iter'] if len(below)
-                          else None)
+            leaves.append(first_below(recs, PLATEAU))
         left = [v for v in leaves if v is not None]
         leave = 'never' if not left else f'{np.mean(left):.0f}' + (
             f' ({len(left)} of {len(leaves)} runs)' if len(left) < len(leaves) else '')

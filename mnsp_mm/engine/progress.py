@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
+import numpy as np
+
 from mmengine.hooks import Hook
 
 PathLike = Union[str, Path]
@@ -117,6 +119,24 @@ def read_losses(path: PathLike) -> List[dict]:
         if isinstance(rec, dict) and isinstance(rec.get('iter'), int):
             records[rec['iter']] = rec
     return [records[i] for i in sorted(records)]
+
+
+def first_below(records: List[dict], threshold: float, window: int = 20) -> Optional[int]:
+    """The iteration at which the trailing moving mean (``window`` records) of ``loss`` first
+    falls below ``threshold`` (e.g. a CTC recogniser leaving its all-blank plateau), or None.
+
+    Args:
+        records: :func:`read_losses` output, by iteration.
+        threshold: the loss to fall below.
+        window: records in the moving mean (all of them when fewer).
+    """
+    losses = [r['loss'] for r in records]
+    if not losses:
+        return None
+    w = min(window, len(losses))
+    moving = np.convolve(losses, np.ones(w) / w, 'valid')
+    below = np.flatnonzero(moving < threshold)
+    return records[below[0] + w - 1]['iter'] if len(below) else None
 
 
 def smooth(values: List[float], window: int) -> List[float]:

@@ -12,7 +12,7 @@
 """
 from .benchmarks import (AVG, DEFAULT_COUNTS, SIX_BENCHMARKS, U14M_AVG, U14M_AVG_SUBSETS,
                          U14M_SUBSETS, WAVG, average_sets, canonical_dataset, order_datasets)
-from .bootstrap import Interval, bootstrap_mean, paired_difference
+from .bootstrap import Interval, bootstrap_mean, bootstrap_spearman, paired_difference
 from .collect import (DEFAULT_METRIC, SINGLE_SET, ResultsError, find_metric_files,
                       is_metric_key, load_run_metrics, metric_names, read_log_records,
                       select_metric, split_metric_key)
@@ -31,7 +31,8 @@ __all__ = [
     'metric_names', 'read_log_records', 'select_metric', 'split_metric_key',
     'PUBLISHED_COLUMNS', 'PUBLISHED_HEADING', 'PUBLISHED_METRIC', 'PUBLISHED_NAME_COLUMN',
     'PUBLISHED_ROWS', 'published_rows', 'NAME_COLUMN', 'build_table', 'parse_counts', 'render',
-    'table_notes', 'to_csv', 'to_markdown', 'Interval', 'bootstrap_mean', 'paired_difference',
+    'table_notes', 'to_csv', 'to_markdown', 'Interval', 'bootstrap_mean', 'bootstrap_spearman',
+    'paired_difference',
     'TextPredictionDump', 'read_predictions', 'normalise', 'word_correct', 'one_minus_ned',
     'in_vocabulary', 'guess_baseline', 'DumpPredictions'
 ]

@@ -87,3 +87,27 @@ def paired_difference(a: Sequence[float], b: Sequence[float],
         raise ValueError(f'paired_difference needs two equal-length 1-d score lists, '
                          f'got shapes {a.shape} and {b.shape}')
     return bootstrap_mean(a - b, strata, num, alpha, seed)
+
+
+def bootstrap_spearman(x: Sequence[float], y: Sequence[float], num: int = 2000,
+                       alpha: float = 0.05, seed: int = 0) -> Interval:
+    """Spearman's rank correlation of paired ``(x, y)`` items, with a percentile bootstrap
+    interval over the items (resamples in which either side is all ties are left out).
+
+    Raises:
+        ValueError: fewer than three pairs, or lengths that differ.
+    """
+    from scipy.stats import rankdata
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(f'bootstrap_spearman needs two equal-length lists of 3+ values, '
+                         f'got shapes {x.shape} and {y.shape}')
+    draws = np.random.default_rng(seed).integers(0, len(x), (num, len(x)))
+    draws = np.concatenate([np.arange(len(x))[None], draws])  # row 0: the items themselves
+    rx, ry = (rankdata(v[draws], axis=1) for v in (x, y))  # ties: their mean rank
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    den = np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
+    rho = (rx * ry).sum(1) / np.where(den > 0, den, np.nan)  # NaN: one side all ties
+    boot = rho[1:][np.isfinite(rho[1:])]
+    low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2]) if len(boot) else (np.nan, ) * 2
+    return Interval(float(rho[0]), float(low), float(high))

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))  # run from anywhere
 
 from mnsp_mm.demo.plan import row_label  # noqa: E402
 from mnsp_mm.demo.profiles import TEST_SETS  # noqa: E402
-from mnsp_mm.demo.regime_report import (done_rows, paired_lines, per_set_lines,  # noqa: E402
-                                        validation_lines)
+from mnsp_mm.demo.regime_report import (cause_lines, done_rows, paired_lines,  # noqa: E402
+                                        per_set_lines, validation_lines)
 from mnsp_mm.demo.report import finetune_lines, reading_table  # noqa: E402
 
 
@@ -50,6 +50,9 @@ def main(argv=None):
     if not rows and not args.test_pair:
         raise SystemExit(f'{work}: no validation row of profile {args.profile} is done')
     lines = [*validation_lines(study, rows), '', *finetune_lines(study, rows)] if rows else []
+    cause = cause_lines(study, rows) if rows else []  # needs the probes' stream RMS
+    if cause:
+        lines += ['', *cause]
     if args.pair:
         try:
             lines += ['', *paired_lines(study, rows, args.pair)]
