@@ -700,6 +700,43 @@ def test_probe_table_pairs_the_heldout_loss_with_random_weights(tmp_path):
                                     .read_text()), 'linear') == '12.5 [0.0, 37.5]; 3.000'
 
 
+def test_regime_labels_confirms_the_few_label_row_with_3_seeds_on_both_splits(tmp_path):
+    """MAE lr 1.5e-4 16x and scratch on 1,000 labels, 3 fine-tuning seeds each, on the test
+    sets and on the validation split; the validation seed-0 stages are the study's own."""
+    study = _study('regime_labels', tmp_path)
+    rows = _recipe_rows(study)
+    assert set(rows) == {f'{i}:{r}' for i in ('scratch', 'mae_lr1.5e-4_16x')
+                         for r in ('labels1k', 'val_labels1k')}
+    for row, runs in rows.items():
+        assert [r.seed for r in runs] == [0, 1, 2]
+        assert {r.recipe_spec.labels for r in runs} == {1000}
+        assert {r.recipe_spec.split for r in runs} == {'val' if ':val' in row else 'test'}
+    made = _study('study', tmp_path / 'study')
+    for stage in ('finetune_scratch_val_labels1k', 'finetune_mae_lr1.5e-4_16x_val_labels1k',
+                  'pretrain_mae_lr1.5e-4_16x'):
+        run = next(r for r in study.finetune_runs + study.pretrain_runs if r.stage == stage)
+        config = getattr(run, 'config', None) or METHODS[run.method].config
+        assert study.params(config, stage) == made.params(config, stage)
+
+
+def test_budget_table_charges_each_student_its_own_teacher(tmp_path):
+    """LMIM / MNSP taught by the 16x MAE carry the 16x run's cost, the others their own
+    teacher's (the demo's MAE), and labels show lr as written in the method keys."""
+    from mnsp_mm.demo.report import _budget_table
+    study = _study('study', tmp_path)
+    for run in study.pretrain_runs:
+        k = METHODS[run.method].budget
+        study.records[run.stage].update(seconds=60. * k, images_seen=16000 * k,
+                                        gflop_per_image=.26, train_gflop=4100. * k,
+                                        teacher_gmac_per_image=.06)
+    lines = {line.split('|')[1].strip(): line for line in _budget_table(study)[2:]
+             if line.startswith('| ')}
+    assert lines['LMIM, lr 1.5e-4, 4x the images seen, teacher MAE lr 1.5e-4 16x'].endswith(
+        '| + 16.0 min, + 65.6 TFLOP (teacher forward 0.120 GFLOP / image inside) |')
+    assert '| + 1.0 min, + 4.1 TFLOP' in lines['MNSP, lr 1.5e-4']
+    assert lines['MAE, lr 1.5e-4'].endswith('| - |')
+
+
 def test_first_below_finds_the_plateau_exit():
     from mnsp_mm.engine.progress import first_below
     recs = [dict(iter=i, loss=3.8 if i < 100 else 1.0) for i in range(1, 201)]

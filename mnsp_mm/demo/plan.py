@@ -78,7 +78,7 @@ _LR = 'optim_wrapper.optimizer.lr'
 # lr, read on the validation split by the reading probe (the demo's lr 1.5e-3 is the fourth
 # trial; the mask ratio and warm-up were not searched: see docs/study.md).
 METHODS.update({
-    f'mae_lr{tag}': Method(f'MAE, lr {lr:g}', MAE_CONFIG, False, 'recipe', 'mae',
+    f'mae_lr{tag}': Method(f'MAE, lr {tag}', MAE_CONFIG, False, 'recipe', 'mae',
                            options=((_LR, lr), ))
     # 3.75e-5: the MAE paper's rule, 1.5e-4 x batch / 256 at the demo's batch of 64
     for tag, lr in (('3.75e-5', 3.75e-5), ('1.5e-4', 1.5e-4), ('5e-4', 5e-4))})

@@ -221,18 +221,21 @@ def _seed_lines(table: ReadingTable, rows: Mapping[str, list]) -> List[str]:
 def _budget_table(study) -> List[str]:
     records, P = study.records, study.profile
     by_method: Dict[str, list] = {}
+    teachers: Dict[str, list] = {}  # method -> the records of its teacher runs
     for run in study.pretrain_runs:
         by_method.setdefault(run.method, []).append(records[run.stage])
-    mae = by_method.get('mae')
+        if run.teacher_stage:
+            teachers.setdefault(run.method, []).append(records[run.teacher_stage])
     out = ['| method | images seen | wall time (mean over seeds) | training GFLOP / image | '
-           'training TFLOP | + frozen teacher (the MAE run) |',
+           'training TFLOP | + frozen teacher (its own MAE run) |',
            '|---|---:|---:|---:|---:|---|']
     for method, recs in by_method.items():
         seconds = np.mean([r['seconds'] for r in recs])
         teacher = '-'
-        if METHODS[method].teacher and mae:
-            teacher = (f'+ {_minutes(np.mean([r["seconds"] for r in mae]))}, '
-                       f'+ {mae[0]["train_gflop"] / 1e3:.1f} TFLOP (teacher forward '
+        if method in teachers:
+            t = teachers[method]
+            teacher = (f'+ {_minutes(np.mean([r["seconds"] for r in t]))}, '
+                       f'+ {t[0]["train_gflop"] / 1e3:.1f} TFLOP (teacher forward '
                        f'{recs[0]["teacher_gmac_per_image"] * 2:.3f} GFLOP / image inside)')
         out.append(f'| {METHODS[method].label} | {recs[0]["images_seen"]:,} | '
                    f'{_minutes(seconds)} | {recs[0]["gflop_per_image"]:.3f} | '
