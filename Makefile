@@ -1,6 +1,6 @@
 # mnsp_mm: the two commands are `make demo` and `make test`; both build .venv when needed.
 # `make study` asks where pretraining pays: recipe search, budget and label curves on the
-# validation split (about 2 hours of stages on 2 cores; docs/study.md).
+# validation split (102 minutes of stages on 2 cores on a fresh clone, 2026-12-07; docs/study.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=

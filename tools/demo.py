@@ -28,7 +28,7 @@ an interrupted training stage resumes from its last checkpoint):
 6. ``report.md``, ``forest.png``, ``results.png``, ``pretrain_losses.png``.
 
     python tools/demo.py                      # default profile (make demo)
-    python tools/demo.py --profile study      # make study (about 2 hours on 2 cores)
+    python tools/demo.py --profile study      # make study (about 1.7 hours on 2 cores)
     python tools/demo.py --quick              # smoke profile (what `make test` runs)
     python tools/demo.py --work-dir DIR --seed 1
     python tools/demo.py --force finetune_mae # redo a stage (and what depends on it)
