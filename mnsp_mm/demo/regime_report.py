@@ -11,7 +11,7 @@ from typing import Dict, List, Mapping
 import numpy as np
 
 from ..analysis.encoder_scales import summarise
-from ..engine.progress import first_below, read_losses
+from ..engine.progress import first_below
 from ..evaluation.bootstrap import bootstrap_mean, bootstrap_spearman, paired_difference
 from ..evaluation.predictions import read_predictions
 from ..evaluation.reading import word_correct
@@ -305,10 +305,10 @@ def encoder_lines(study, rows: Mapping[str, list]) -> List[str]:
 def _plateau_exit(study, runs) -> float:
     """Mean step at which the runs leave the all-blank CTC plateau (a run that never does
     counts as its last step + 1, so that it ranks last)."""
-    from .report import PLATEAU
+    from .report import PLATEAU, stage_losses
     steps = []
     for run in runs:
-        recs = read_losses(Path(study.records[run.stage]['checkpoint']).parent / 'losses.jsonl')
+        recs = stage_losses(study.records, run.stage)
         exit_ = first_below(recs, PLATEAU)
         steps.append(exit_ if exit_ is not None else recs[-1]['iter'] + 1)
     return float(np.mean(steps))

@@ -318,6 +318,12 @@ def _attention_lines(study, root: Path) -> List[str]:
 PLATEAU = 3.0  # CTC loss below which the recogniser has left the all-blank plateau
 
 
+def stage_losses(records: Mapping[str, dict], stage: str) -> List[dict]:
+    """A training stage's per-iteration loss records (``losses.jsonl`` beside its
+    checkpoint)."""
+    return read_losses(Path(records[stage]['checkpoint']).parent / 'losses.jsonl')
+
+
 def finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
     """Each row's fine-tuning curve in three numbers: the loss of its first steps, the step
     where it leaves the all-blank plateau, the loss at the end (mean over its runs)."""
@@ -326,8 +332,7 @@ def finetune_lines(study, rows: Mapping[str, list]) -> List[str]:
     for row, runs in rows.items():
         firsts, leaves, lasts = [], [], []
         for run in runs:
-            recs = read_losses(Path(study.records[run.stage]['checkpoint']).parent
-                               / 'losses.jsonl')
+            recs = stage_losses(study.records, run.stage)
             losses = [r['loss'] for r in recs]
             k = max(1, len(losses) // 20)
             firsts.append(np.mean(losses[:k]))
@@ -382,8 +387,8 @@ def write_report(root: Path, profile_name: str, study, test_sets, wall_seconds: 
                    for r in first]
     mmocr_rows = R.build_table(metric_runs, MAIN_METRIC)
     bar_chart({'WAICS': mmocr_rows}, [r.row for r in first], root / 'results.png')
-    curves = {r.stage: read_losses(Path(records[r.stage]['checkpoint']).parent / 'losses.jsonl')
-              for r in study.pretrain_runs if r.seed == 0}
+    curves = {r.stage: stage_losses(records, r.stage) for r in study.pretrain_runs
+              if r.seed == 0}
     loss_figure(curves, {r.stage: METHODS[r.method].label for r in study.pretrain_runs},
                 root / 'pretrain_losses.png')
     stage_total = stages_wall_seconds(records)
